@@ -1,0 +1,5 @@
+import sys
+
+from baleine.cli import main
+
+sys.exit(main())
