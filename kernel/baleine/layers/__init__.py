@@ -1,0 +1,1 @@
+"""Layer tar streams: compression, safe extraction onto a root, and diffs."""
