@@ -1,0 +1,62 @@
+"""Small file-system helpers shared by every part that writes state."""
+
+from __future__ import annotations
+
+import os
+
+
+def atomic_write(path: str, data: bytes, mode: int = 0o644) -> None:
+    """Replace `path` with `data` so that readers see the old or the new file, never a mix."""
+    directory = os.path.dirname(path) or "."
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def root_dir() -> str:
+    """Where Baleine keeps its state: $BALEINE_ROOT, else $XDG_DATA_HOME/baleine."""
+    root = os.environ.get("BALEINE_ROOT")
+    if root:
+        return os.path.abspath(root)
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(data_home, "baleine")
+
+
+class atomic_output:
+    """A file opened for writing that appears at `path` only if the block succeeds."""
+
+    def __init__(self, path: str, mode: int = 0o644):
+        self.path = path
+        self.tmp = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.{os.getpid()}.tmp")
+        self.mode = mode
+
+    def __enter__(self):
+        fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, self.mode)
+        self.file = os.fdopen(fd, "wb")
+        return self.file
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+                self.file.close()
+                os.replace(self.tmp, self.path)
+                return False
+        finally:
+            if not self.file.closed:
+                self.file.close()
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+        return False
