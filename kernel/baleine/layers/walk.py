@@ -1,0 +1,208 @@
+"""Reach paths inside a root directory without ever leaving it.
+
+Every access to a layer root goes through directory file descriptors opened from the root
+fd (security.md 8.A.2). Symlinks met in a *parent* position are resolved as the container
+would see them: relative to the root, `..` clamped at the root, at most 40 hops. The kernel
+does that for us with openat2(RESOLVE_IN_ROOT) (Linux >= 5.6); elsewhere the walk emulates
+it one component at a time with O_PATH|O_NOFOLLOW. A final component is never followed:
+callers act on it with *at() calls relative to its parent fd.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import stat
+from typing import Callable
+
+SYS_OPENAT2 = 437  # same number on every Linux architecture
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_IN_ROOT = 0x10
+MAX_SYMLINK_HOPS = 40  # the kernel's MAXSYMLINKS
+
+_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+# Tests set this to False to exercise the emulation on kernels that have openat2.
+use_openat2 = True
+_openat2_works: bool | None = None
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+_syscall = None
+
+
+def openat2(dir_fd: int, path: str, flags: int, resolve: int) -> int:
+    """openat2(2) through ctypes; raises OSError like os.open."""
+    global _syscall
+    if _syscall is None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        _syscall = libc.syscall
+        _syscall.restype = ctypes.c_long
+    how = _OpenHow(flags, 0, resolve)
+    fd = _syscall(ctypes.c_long(SYS_OPENAT2), ctypes.c_int(dir_fd), os.fsencode(path),
+                  ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+    return fd
+
+
+def openat2_available() -> bool:
+    """True when the kernel (and any seccomp filter) lets openat2 through."""
+    global _openat2_works
+    if _openat2_works is None:
+        try:
+            os.close(openat2(-100, "/", os.O_PATH | os.O_CLOEXEC, RESOLVE_NO_MAGICLINKS))
+            _openat2_works = True
+        except OSError:
+            _openat2_works = False
+    return _openat2_works and use_openat2
+
+
+def split(path: str) -> list[str]:
+    """Components of a normalised relative path ('' is the root)."""
+    return [p for p in path.split("/") if p]
+
+
+def open_root(root: str | os.PathLike) -> int:
+    """O_PATH fd of the root directory itself (the caller trusts this path)."""
+    return os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def open_dir(root_fd: int, parts: list[str], *, create: bool = False,
+             on_create: Callable[[list[str]], None] | None = None) -> int:
+    """O_PATH fd of the directory `parts` inside the root, resolved in-root.
+
+    With create=True missing directories are made (mode 0755) and on_create is called with
+    the logical components of each one. Raises FileNotFoundError, NotADirectoryError or
+    OSError(ELOOP) like the kernel would.
+    """
+    if not parts:
+        return os.dup(root_fd)
+    if openat2_available():
+        try:
+            return openat2(root_fd, "/".join(parts), _DIR_FLAGS, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+        except OSError as e:
+            # ENOENT: let the walk create what is missing; EAGAIN/EXDEV: a racing rename.
+            if e.errno not in (errno.ENOENT, errno.EAGAIN, errno.EXDEV) or (
+                    e.errno == errno.ENOENT and not create):
+                raise
+    return _walk(root_fd, parts, create, on_create)
+
+
+def _walk(root_fd: int, parts: list[str], create: bool, on_create) -> int:
+    stack = [os.dup(root_fd)]  # fds of the directories resolved so far
+    names: list[str] = []      # their logical path below the root
+    pending = list(reversed(parts))
+    hops = 0
+    try:
+        while pending:
+            name = pending.pop()
+            if name in ("", "."):
+                continue
+            if name == "..":
+                if len(stack) > 1:  # clamp at the root, as chroot would
+                    os.close(stack.pop())
+                    names.pop()
+                continue
+            cur = stack[-1]
+            try:
+                fd = os.open(name, _DIR_FLAGS, dir_fd=cur)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                os.mkdir(name, 0o755, dir_fd=cur)
+                fd = os.open(name, _DIR_FLAGS, dir_fd=cur)
+                if on_create:
+                    on_create(names + [name])
+            except OSError as e:
+                if e.errno not in (errno.ELOOP, errno.ENOTDIR):
+                    raise
+                st = os.stat(name, dir_fd=cur, follow_symlinks=False)
+                if not stat.S_ISLNK(st.st_mode):
+                    raise
+                hops += 1
+                if hops > MAX_SYMLINK_HOPS:
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), name)
+                target = os.readlink(name, dir_fd=cur)
+                if target.startswith("/"):
+                    while len(stack) > 1:
+                        os.close(stack.pop())
+                        names.pop()
+                pending.extend(reversed(target.split("/")))
+                continue
+            stack.append(fd)
+            names.append(name)
+        return stack.pop()
+    finally:
+        for fd in stack:
+            os.close(fd)
+
+
+def lstat_at(dir_fd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def open_listable(dir_fd: int, name: str) -> int:
+    """A readable fd on the directory `name` (not followed), making it u+rx if needed."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(name, flags, dir_fd=dir_fd)
+    except PermissionError:
+        # A container may leave a directory mode 000; it is ours, so let us in.
+        path_fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+        try:
+            chmod_fd(path_fd, os.stat(path_fd).st_mode & 0o7777 | 0o700)
+        finally:
+            os.close(path_fd)
+        return os.open(name, flags, dir_fd=dir_fd)
+
+
+def chmod_fd(path_fd: int, mode: int) -> None:
+    """chmod through an O_PATH fd (fchmod refuses those): go through /proc/self/fd."""
+    os.chmod(f"/proc/self/fd/{path_fd}", mode)
+
+
+def remove_entry(dir_fd: int, name: str) -> bool:
+    """Remove `name` under dir_fd, a whole tree if it is a directory. Nothing is followed.
+
+    Returns False when there was nothing to remove.
+    """
+    st = lstat_at(dir_fd, name)
+    if st is None:
+        return False
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(name, dir_fd=dir_fd)
+        return True
+    # Iterative depth-first removal: a hostile layer can nest 2000 directories deep.
+    top = open_listable(dir_fd, name)
+    stack = [(top, os.scandir(top), name)]  # (fd, its listing, its name in the parent)
+    try:
+        while stack:
+            fd, listing, dirname = stack[-1]
+            entry = next(listing, None)
+            if entry is not None:
+                if entry.is_dir(follow_symlinks=False):
+                    child = open_listable(fd, entry.name)
+                    stack.append((child, os.scandir(child), entry.name))
+                else:
+                    os.unlink(entry.name, dir_fd=fd)
+                continue
+            listing.close()
+            os.close(fd)
+            stack.pop()
+            if stack:
+                os.rmdir(dirname, dir_fd=stack[-1][0])
+    finally:
+        for fd, listing, _ in stack:
+            listing.close()
+            os.close(fd)
+    os.rmdir(name, dir_fd=dir_fd)
+    return True
