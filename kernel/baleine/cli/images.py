@@ -106,7 +106,7 @@ def _image_rows(image, image_filter) -> list[tuple[str, str, str]]:
         return [("<none>", "<none>", "<none>")]
     digests = {r.name: r.digest for r in image.repo_digests}
     rows = []
-    for ref in image.tags:
+    for ref in sorted(image.tags, key=lambda r: (r.familiar_name, r.tag)):
         if image_filter.shows_reference(ref):
             rows.append((ref.familiar_name, ref.tag, digests.get(ref.name, "<none>")))
     tagged_names = {r.name for r in image.tags}

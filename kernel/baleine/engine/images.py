@@ -127,15 +127,12 @@ def prune(store: Store, all_images: bool = False, filters: list[str] = ()) -> tu
     records: list[tuple[str, str]] = []
     if not candidates:
         return records, 0
-    before = _blob_sizes(store)
+    # Docker counts the layers it frees, not the small manifest and config files.
+    layer_sizes = {layer["digest"]: layer_size(store, layer, diff_id)
+                   for image in candidates for layer, diff_id in zip(image.layers, image.diff_ids)}
     for image in candidates:
         records.extend(remove(store, image.id, force=True))
-    after = _blob_sizes(store)
-    return records, sum(size for name, size in before.items() if name not in after)
-
-
-def _blob_sizes(store: Store) -> dict[str, int]:
-    return {entry.name: entry.stat().st_size for entry in os.scandir(store.blobs)}
+    return records, sum(size for digest, size in layer_sizes.items() if not store.has_blob(digest))
 
 
 def history(image: Image) -> list[dict]:

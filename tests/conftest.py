@@ -1,0 +1,94 @@
+"""Fixtures shared by every test: a private store, the CLI as a subprocess, base images."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KERNEL = os.path.join(REPO, "kernel")
+
+
+def _base_images_module():
+    spec = importlib.util.spec_from_file_location("base_images", os.path.join(REPO, "scripts", "base_images.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def out_lines(self) -> list[str]:
+        return self.stdout.splitlines()
+
+
+class Docker:
+    """Runs `python -m baleine ...` as a user would, against one store."""
+
+    def __init__(self, root: str):
+        self.root = root
+        self.env = dict(os.environ, BALEINE_ROOT=root, PYTHONPATH=KERNEL, TZ="UTC")
+
+    def __call__(self, *args: str, input: bytes | str | None = None, check: bool = True,
+                 timeout: float = 300, cwd: str | None = None) -> Result:
+        text = not isinstance(input, bytes)
+        proc = subprocess.run([sys.executable, "-m", "baleine", *args], input=input, env=self.env,
+                              capture_output=True, text=text, timeout=timeout, cwd=cwd)
+        out, err = proc.stdout, proc.stderr
+        if not text:
+            out, err = out.decode(errors="replace"), err.decode(errors="replace")
+        result = Result(proc.returncode, out, err)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{err}{out}")
+        return result
+
+    def raw(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "baleine", *args], env=self.env,
+                              capture_output=True, **kwargs)
+
+
+@pytest.fixture
+def docker(tmp_path) -> Docker:
+    return Docker(str(tmp_path / "root"))
+
+
+@pytest.fixture(scope="session")
+def base_tarballs() -> dict[str, str]:
+    """The cached base-image tarballs (built on first use, as scripts/setup does)."""
+    module = _base_images_module()
+    os.makedirs(module.CACHE, exist_ok=True)
+    paths = {}
+    for ref, filename, build, _changes, _description in module.IMAGES:
+        path = os.path.join(module.CACHE, filename)
+        if not os.path.exists(path):
+            build(path)
+        paths[ref] = path
+    return paths
+
+
+@pytest.fixture(scope="session")
+def busybox_store(tmp_path_factory, base_tarballs) -> str:
+    """A store holding the busybox stand-in, imported once; copy it per test with `store_copy`."""
+    root = str(tmp_path_factory.mktemp("busybox-store") / "root")
+    Docker(root)("import", "--change", 'CMD ["sh"]', "--change",
+                 "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                 base_tarballs["busybox:latest"], "busybox:latest")
+    return root
+
+
+@pytest.fixture
+def busybox(docker, busybox_store) -> Docker:
+    """`docker` with busybox:latest already in its store."""
+    shutil.copytree(busybox_store, docker.root, symlinks=True)
+    return docker
