@@ -23,7 +23,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, Mapping
 
-__all__ = ["ExpandError", "Lex", "process_word", "process_words", "env_from_list"]
+__all__ = ["ExpandError", "Lex", "process_word", "process_words", "env_from_list",
+           "expand_command", "expand_arg_default", "expand_from"]
 
 _EOF = ""
 
@@ -399,3 +400,64 @@ def process_word(word: str, env: Mapping[str, str], escape: str = "\\") -> str:
 def process_words(word: str, env: Mapping[str, str], escape: str = "\\") -> list[str]:
     """Expand, unquote and split on unquoted whitespace (EXPOSE, FROM args)."""
     return (_DEFAULT if escape == "\\" else Lex(escape)).process_words(word, env)
+
+
+# --- which instruction parts the builder expands -----------------------------
+
+def expand_command(command, env: Mapping[str, str], escape: str = "\\"):
+    """A copy of a typed instruction with its expandable parts expanded.
+
+    As BuildKit's dispatcher does, with env = the stage's ENV plus declared ARGs:
+    ENV/LABEL keys and values, ADD/COPY sources, destination, --chown, --chmod
+    (and ADD --checksum), heredoc bodies whose delimiter was not quoted (with
+    quotes kept), WORKDIR, USER, VOLUME, STOPSIGNAL, EXPOSE (split into words).
+    RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK, MAINTAINER and ONBUILD are left
+    as written (the shell does RUN's expansion). ARG defaults and FROM are
+    expanded by the builder itself (expand_arg_default, expand_from).
+    """
+    import dataclasses
+
+    from . import instructions as ins
+
+    lex = Lex(escape)
+    word = lambda text: lex.process_word(text, env)  # noqa: E731
+    replace = dataclasses.replace
+    if isinstance(command, (ins.Env, ins.Label)):
+        pairs = [ins.KeyValue(word(p.key), word(p.value), p.no_delim) for p in command.pairs]
+        return replace(command, pairs=pairs)
+    if isinstance(command, (ins.Copy, ins.Add)):
+        raw = Lex("\\", skip_process_quotes=True)
+        contents = [ins.SourceContent(c.path, raw.process_word(c.data, env) if c.expand else c.data,
+                                      c.expand) for c in command.contents]
+        changes = dict(sources=[word(s) for s in command.sources], dest=word(command.dest),
+                       chown=word(command.chown), chmod=word(command.chmod), contents=contents)
+        if isinstance(command, ins.Add):
+            changes["checksum"] = word(command.checksum)
+        return replace(command, **changes)
+    if isinstance(command, ins.Workdir):
+        return replace(command, path=word(command.path))
+    if isinstance(command, ins.User):
+        return replace(command, user=word(command.user))
+    if isinstance(command, ins.Volume):
+        return replace(command, volumes=[word(v) for v in command.volumes])
+    if isinstance(command, ins.StopSignal):
+        return replace(command, signal=word(command.signal))
+    if isinstance(command, ins.Expose):
+        ports: list[str] = []
+        for port in command.ports:
+            ports += lex.process_words(port, env)
+        return replace(command, ports=ports)
+    return command
+
+
+def expand_arg_default(value: str, env: Mapping[str, str], escape: str = "\\") -> str:
+    """An ARG default value, expanded against the stage's env (quotes removed)."""
+    return Lex(escape).process_word(value, env)
+
+
+def expand_from(base: str, meta_args: Mapping[str, str], escape: str = "\\") -> str:
+    """A FROM image (or --platform) expanded with the ARGs declared before the first FROM."""
+    result = Lex(escape).process_word(base, meta_args)
+    if not result:
+        raise ExpandError(f"base name ({base}) should not be blank")
+    return result
