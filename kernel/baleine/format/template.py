@@ -502,7 +502,9 @@ class _Branch(_Node):
         elif value is None or value is NO_VALUE:
             items = []
         else:
-            raise _ExecError(self, "range can't iterate over " + format_value(value))
+            # Go reports it at the last node evaluated: the last command's first operand.
+            raise _ExecError(pipe.cmds[-1].args[0],
+                             "range can't iterate over " + format_value(value))
         if not items:
             if self.else_body:
                 _run_list(self.else_body, st, dot)
@@ -887,13 +889,15 @@ class _State:
                 msg = "want at least %d got %d" % (lo, len(argv))
             else:
                 msg = "want %d got %d" % (lo, len(argv))
-            raise _ExecError(cmd, "wrong number of args for %s: %s" % (name, msg))
+            raise _ExecError(ident, "wrong number of args for %s: %s" % (name, msg))
         try:
             return fn(*argv)
         except _FuncError as e:
             raise _ExecError(cmd, "error calling %s: %s" % (name, e)) from None
         except _ArgError as e:
-            raise _ExecError(cmd, str(e)) from None
+            # Go checks argument types while evaluating each one: report at that operand.
+            node = args[e.index] if e.index < len(args) else cmd
+            raise _ExecError(node, e.msg) from None
 
 
 class _FuncError(Exception):
@@ -903,24 +907,28 @@ class _FuncError(Exception):
 class _ArgError(Exception):
     """A wrong argument type (reported as Go's `wrong type for value; …`)."""
 
+    def __init__(self, msg: str, index: int):
+        super().__init__(msg)
+        self.msg, self.index = msg, index
+
 
 # ------------------------------------------------------------------------------ functions
 
 
-def _want_str(v: Any) -> str:
+def _want_str(v: Any, index: int = 0) -> str:
     if isinstance(v, str):
         return v
     if v is NO_VALUE:
-        raise _ArgError("invalid value; expected string")
-    raise _ArgError("wrong type for value; expected string; got %s" % type_name(v))
+        raise _ArgError("invalid value; expected string", index)
+    raise _ArgError("wrong type for value; expected string; got %s" % type_name(v), index)
 
 
-def _want_int(v: Any) -> int:
+def _want_int(v: Any, index: int) -> int:
     if isinstance(v, int) and not isinstance(v, bool):
         return v
     if v is NO_VALUE:
-        raise _ArgError("invalid value; expected int")
-    raise _ArgError("wrong type for value; expected int; got %s" % type_name(v))
+        raise _ArgError("invalid value; expected int", index)
+    raise _ArgError("wrong type for value; expected int; got %s" % type_name(v), index)
 
 
 def _json(v: Any) -> str:
@@ -931,16 +939,16 @@ def _json(v: Any) -> str:
 
 
 def _split(s: Any, sep: Any) -> list:
-    s, sep = _want_str(s), _want_str(sep)
+    s, sep = _want_str(s), _want_str(sep, 1)
     if sep == "":
         return list(s)
     return s.split(sep)
 
 
 def _join(items: Any, sep: Any) -> str:
-    sep = _want_str(sep)
+    sep = _want_str(sep, 1)
     if not isinstance(items, (list, tuple)) or not all(isinstance(x, str) for x in items):
-        raise _ArgError("wrong type for value; expected []string; got %s" % type_name(items))
+        raise _ArgError("wrong type for value; expected []string; got %s" % type_name(items), 0)
     return sep.join(items)
 
 
@@ -961,12 +969,12 @@ def _pad(s: Any, left: Any, right: Any) -> str:
     s = _want_str(s)
     if s == "":
         return s
-    return " " * _want_int(left) + s + " " * _want_int(right)
+    return " " * _want_int(left, 1) + s + " " * _want_int(right, 2)
 
 
 def _truncate(s: Any, n: Any) -> str:
     # A byte prefix, as docker does; a cut UTF-8 sequence is dropped.
-    s, n = _want_str(s), _want_int(n)
+    s, n = _want_str(s), _want_int(n, 1)
     b = s.encode("utf-8")
     if len(b) < n:
         return s
