@@ -85,7 +85,9 @@ def open_dir(root_fd: int, parts: list[str], *, create: bool = False,
         return os.dup(root_fd)
     if openat2_available():
         try:
-            return openat2(root_fd, "/".join(parts), _DIR_FLAGS, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+            # No O_NOFOLLOW: the last component is a parent too, its symlink resolved in-root.
+            return openat2(root_fd, "/".join(parts), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC,
+                           RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
         except OSError as e:
             # ENOENT: let the walk create what is missing; EAGAIN/EXDEV: a racing rename.
             if e.errno not in (errno.ENOENT, errno.EAGAIN, errno.EXDEV) or (
@@ -97,11 +99,13 @@ def open_dir(root_fd: int, parts: list[str], *, create: bool = False,
 def _walk(root_fd: int, parts: list[str], create: bool, on_create) -> int:
     stack = [os.dup(root_fd)]  # fds of the directories resolved so far
     names: list[str] = []      # their logical path below the root
-    pending = list(reversed(parts))
+    # (component, reached through a symlink): missing directories are created only for
+    # components the caller named, never for a symlink's target (like mkdir -p).
+    pending = [(p, False) for p in reversed(parts)]
     hops = 0
     try:
         while pending:
-            name = pending.pop()
+            name, via_link = pending.pop()
             if name in ("", "."):
                 continue
             if name == "..":
@@ -113,7 +117,7 @@ def _walk(root_fd: int, parts: list[str], create: bool, on_create) -> int:
             try:
                 fd = os.open(name, _DIR_FLAGS, dir_fd=cur)
             except FileNotFoundError:
-                if not create:
+                if not create or via_link:
                     raise
                 os.mkdir(name, 0o755, dir_fd=cur)
                 fd = os.open(name, _DIR_FLAGS, dir_fd=cur)
@@ -133,7 +137,7 @@ def _walk(root_fd: int, parts: list[str], create: bool, on_create) -> int:
                     while len(stack) > 1:
                         os.close(stack.pop())
                         names.pop()
-                pending.extend(reversed(target.split("/")))
+                pending.extend((p, True) for p in reversed(target.split("/")))
                 continue
             stack.append(fd)
             names.append(name)
