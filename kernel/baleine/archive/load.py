@@ -88,6 +88,9 @@ def _oci_archive_images(store, members) -> list[dict]:
         config_name = _blob_name(manifest["config"]["digest"])
         annotations = descriptor.get("annotations", {})
         name = annotations.get(media.CONTAINERD_NAME)
+        ref_name = annotations.get(media.REF_NAME, "")
+        if not name and ("/" in ref_name or ":" in ref_name):
+            name = ref_name  # podman and skopeo put the full reference there; Docker only the tag
         refs = [reference.parse_tagged(name)] if name else []
         images.append({"config_name": config_name, "config": _json(members, config_name),
                        "layer_names": [_blob_name(l["digest"]) for l in manifest.get("layers", [])],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from baleine import reference
+from baleine.errors import DaemonError
 from baleine.archive.common import ingest_layer, layer_descriptor, new_config, write_image
 from baleine.store import Store
 
@@ -11,10 +12,11 @@ def apply_changes(container_config: dict, changes: list[str]) -> dict:
     """Apply `--change` Dockerfile instructions (CMD, ENV, LABEL, ...) to a container config."""
     if not changes:
         return container_config
-    from baleine.build.config_changes import apply, parse_change
-    for text in changes:
-        apply(container_config, parse_change(text))
-    return container_config
+    from baleine.build.config_changes import apply_changes as apply_all
+    try:
+        return apply_all({"config": container_config}, changes)["config"]
+    except ValueError as err:  # DockerfileError included: the daemon's text
+        raise DaemonError(getattr(err, "message", str(err))) from None
 
 
 def import_tarball(store: Store, stream, ref: reference.Reference | None, changes: list[str],
