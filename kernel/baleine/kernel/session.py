@@ -1,0 +1,311 @@
+"""A persistent bash in a pty, driven line by line (the bash_kernel design), plus:
+
+- PS1 carries `$?` and the count of failed top-level commands (see RCFILE), so every
+  command's status arrives with its prompt, with no extra round trip;
+- a command blocked reading the terminal is noticed (from /proc) and answered: with the
+  notebook's input when the frontend allows stdin, else with end-of-file;
+- interrupt goes to the terminal's foreground process group (the running job), with
+  SIGTERM then SIGKILL if it does not give the prompt back;
+- when bash ends (`exit`, `set -e`) a new one is started and the caller is told.
+"""
+
+import os
+import platform
+import re
+import secrets
+import select
+import shlex
+import signal
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import pexpect
+
+from . import environment
+
+# read-like system calls per machine: a thread blocked in one of them on the terminal
+# is waiting for input.
+_READ_SYSCALLS = {
+    "x86_64": {0, 17, 19, 295},   # read, pread64, readv, preadv
+    "aarch64": {63, 65, 67, 69},  # read, readv, pread64, preadv
+}.get(platform.machine(), set())
+
+POLL = 0.1          # seconds between checks while a command runs silently
+STOP_GRACE = 3.0    # seconds a job gets after each signal before a harder one
+
+
+class SessionTimeout(Exception):
+    pass
+
+
+@dataclass
+class CellResult:
+    failure: tuple[int, str] | None = None  # (status, command) of the first failed command
+    interrupted: bool = False
+    exited: int | None = None               # bash ended with this status and was restarted
+    incomplete: bool = False                # the cell ends inside a command
+
+
+class _Collect:
+    """An output sink that keeps the text (for helper commands)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def feed(self, text: str) -> None:
+        self.parts.append(text)
+
+    def idle(self) -> None:
+        pass
+
+    def end_command(self) -> None:
+        pass
+
+    def take_prompt(self) -> str:
+        return ""
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+# ask(prompt, still_waiting) -> the line typed, None for end-of-file.
+AskInput = Callable[[str, Callable[[], bool]], str | None]
+
+
+class BashSession:
+    def __init__(self, cwd: str | None = None) -> None:
+        self.cwd = cwd or os.getcwd()
+        self.engine = environment.engine_name()
+        self.child: pexpect.spawn | None = None
+
+    # -- life cycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        shims, rcfile = environment.prepare_files(self.engine)
+        env = environment.session_env(shims, self.cwd)
+        self.mark = "BALEINE_" + secrets.token_hex(6).upper()
+        env["BALEINE_KERNEL_MARK"] = self.mark
+        self._prompt = re.compile(re.escape(self.mark) + r"(?:\[(\d+):(\d+)\]>|\+)")
+        self._buf = ""
+        # ipykernel ignores SIGINT and Python ignores SIGPIPE; children inherit ignored
+        # signals through exec, and `head` in a pipe or Ctrl-C must work in the session.
+        saved = signal.signal(signal.SIGINT, signal.SIG_DFL), signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        try:
+            self.child = pexpect.spawn(
+                "bash", ["--noprofile", "--rcfile", str(rcfile), "--noediting", "-i"],
+                env=env, cwd=self.cwd, echo=False, encoding="utf-8", codec_errors="replace",
+                dimensions=(50, 200),
+            )
+        finally:
+            signal.signal(signal.SIGINT, saved[0])
+            signal.signal(signal.SIGPIPE, saved[1])
+        self.status, self.failures = self._wait_prompt(_Collect(), timeout=30)
+        self.tty = os.readlink(f"/proc/{self.child.pid}/fd/0")
+
+    def close(self) -> None:
+        if self.child is not None:
+            self.child.close(force=True)  # SIGHUP: bash passes it on to its jobs
+            self.child = None
+
+    def restart(self) -> None:
+        self.close()
+        self.start()
+
+    # -- running a cell ---------------------------------------------------------------
+
+    def run_cell(self, code: str, out, ask: AskInput | None = None) -> CellResult:
+        """Send the cell line by line, streaming output to `out` (an output.LiveOutput)."""
+        result = CellResult()
+        failures_before = self.failures
+        block: list[str] = []  # lines of the command being entered (PS2 continuations)
+        trapped = False
+        try:
+            for line in code.split("\n"):
+                line = line.rstrip("\r")
+                if not block and (not line.strip() or line.lstrip().startswith("#")):
+                    continue  # nothing to run, and bash would repeat the last $?
+                block.append(line)
+                self.child.send(line + "\n")
+                prompt = self._wait_prompt(out, ask=ask, stdin=True)
+                if prompt is None:
+                    continue  # PS2: bash wants the next line
+                status, failures = prompt
+                if failures != self.failures:
+                    trapped = True  # the ERR trap saw it; its text is asked for below
+                elif status != 0 and result.failure is None and not trapped:
+                    # Failed without the ERR trap (`false && true`, a syntax error).
+                    result.failure = (status, block[0].strip())
+                self.status, self.failures = status, failures
+                block = []
+            if block:
+                result.incomplete = True
+                self._stop_foreground(_Collect())  # Ctrl-C drops the half-typed command
+        except KeyboardInterrupt:
+            result.interrupted = True
+            try:
+                self._stop_foreground(out)
+            except pexpect.EOF:
+                result.exited = self._restart_after_exit()
+                return result
+        except pexpect.EOF:
+            result.exited = self._restart_after_exit()
+            return result
+        if self.failures != failures_before:
+            first = self.run_quiet('printf "%s\\n" "$__baleine_first"; __baleine_first=')
+            status, _, command = first.strip().partition(" ")
+            if result.failure is None and status.isdigit():
+                result.failure = (int(status), command)
+        return result
+
+    def run_quiet(self, command: str, timeout: float = 5.0) -> str:
+        """Run a helper command and return its output, keeping `$?` and the failure count."""
+        sink = _Collect()
+        self.child.send("__baleine_keep " + shlex.quote(command) + "\n")
+        try:
+            self.status, self.failures = self._wait_prompt(sink, timeout=timeout)
+        except SessionTimeout:
+            self._stop_foreground(_Collect())
+            raise
+        return sink.text
+
+    def _restart_after_exit(self) -> int:
+        self.child.close()
+        status = self.child.exitstatus
+        if status is None:
+            status = 128 + (self.child.signalstatus or 0)
+        self.child = None
+        self.start()
+        return status
+
+    # -- reading output ---------------------------------------------------------------
+
+    def _wait_prompt(self, out, ask: AskInput | None = None, stdin: bool = False,
+                     timeout: float | None = None):
+        """Feed output to `out` until a prompt: (status, failures) for PS1, None for PS2."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        reading_seen = 0
+        while True:
+            m = self._prompt.search(self._buf)
+            if m:
+                out.feed(self._buf[:m.start()])
+                self._buf = self._buf[m.end():]
+                if m.group(1) is None:
+                    return None
+                out.end_command()
+                return int(m.group(1)), int(m.group(2))
+            keep = self._prompt_start(self._buf)
+            if keep:
+                out.feed(self._buf[:keep])
+                self._buf = self._buf[keep:]
+            if deadline is not None and time.monotonic() > deadline:
+                raise SessionTimeout()
+            try:
+                self._buf += self.child.read_nonblocking(65536, timeout=POLL)
+                reading_seen = 0
+            except pexpect.TIMEOUT:
+                out.idle()
+                if stdin and self._reader_waiting():
+                    # Twice in a row: a client that reads eagerly (docker run -i) but
+                    # finishes at once does not get asked anything.
+                    reading_seen += 1
+                    if reading_seen >= 2:
+                        self._answer_input(out, ask)
+                        reading_seen = 0
+                else:
+                    reading_seen = 0
+
+    def _prompt_start(self, buf: str) -> int:
+        """Where a prompt may be starting at the end of buf (all before it is output)."""
+        at = buf.rfind(self.mark)
+        if at >= 0:
+            return at
+        for size in range(min(len(self.mark) - 1, len(buf)), 0, -1):
+            if buf.endswith(self.mark[:size]):
+                return len(buf) - size
+        return len(buf)
+
+    # -- stdin ------------------------------------------------------------------------
+
+    def _reader_waiting(self) -> bool:
+        """Is a foreground process blocked reading the session's terminal?"""
+        if not _READ_SYSCALLS:
+            return False
+        try:
+            group = os.tcgetpgrp(self.child.child_fd)
+        except OSError:
+            return False
+        for pid in _process_group(group):
+            for task in _listdir(f"/proc/{pid}/task"):
+                try:
+                    with open(f"/proc/{pid}/task/{task}/syscall") as f:
+                        call = f.read().split()
+                    if int(call[0]) in _READ_SYSCALLS:
+                        fd = int(call[1], 16)
+                        if os.readlink(f"/proc/{pid}/fd/{fd}") == self.tty:
+                            # Output written before the read (a prompt) is not read yet:
+                            # that is bash showing its own prompt, not a question.
+                            return not select.select([self.child.child_fd], [], [], 0)[0]
+                except (OSError, ValueError, IndexError):
+                    continue
+        return False
+
+    def _answer_input(self, out, ask: AskInput | None) -> None:
+        """Give the waiting command a line from the notebook, or end-of-file."""
+        if ask is None:
+            out.idle()
+            answer = None
+        else:
+            answer = ask(out.take_prompt(), self._reader_waiting)
+        if not self._reader_waiting():
+            return  # it stopped waiting meanwhile: never type into bash's command line
+        if answer is None or answer in ("\x04", "^D"):
+            self.child.send("\x04")  # VEOF at the start of a line: read() returns 0
+        else:
+            self.child.send(answer + "\n")
+
+    # -- interrupt --------------------------------------------------------------------
+
+    def _stop_foreground(self, out) -> None:
+        """SIGINT the foreground job (harder if it ignores it) until bash prompts again."""
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            try:
+                group = os.tcgetpgrp(self.child.child_fd)
+                if group == self.child.pid and sig != signal.SIGINT:
+                    sig = signal.SIGKILL  # bash itself is stuck: end it, a new one starts
+                os.killpg(group, sig)
+            except OSError:
+                pass
+            try:
+                while True:
+                    prompt = self._wait_prompt(out, timeout=STOP_GRACE)
+                    if prompt is not None:
+                        self.status, self.failures = prompt
+                        return
+            except (SessionTimeout, KeyboardInterrupt):
+                continue  # a second interrupt means: harder, now
+        raise pexpect.EOF("bash did not come back")
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _process_group(group: int) -> list[int]:
+    """The processes of a process group (field 5 of /proc/PID/stat)."""
+    members = []
+    for name in _listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:
+                members.append(int(name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return members
