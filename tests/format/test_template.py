@@ -272,3 +272,25 @@ def test_compiled_once_and_reused():
     assert parse("{{.ID}}\t{{.Size}}") is t
     rows = [{"ID": str(i), "Size": i} for i in range(1000)]
     assert [t.execute(r) for r in rows][-1] == "999\t999"
+
+
+def test_public_go_helpers():
+    from baleine.format import go_json, go_quote, go_value, sprintf
+
+    assert go_value(["/data", "/logs"]) == "[/data /logs]"
+    assert "[" + " ".join(go_quote(a) for a in ["python", "app.py"]) + "]" == \
+        '["python" "app.py"]'
+    assert go_quote('tab\there "q" é \x00') == '"tab\\there \\"q\\" é \\x00"'
+    assert sprintf("%s=%d", ["a", 1]) == "a=1"
+    assert go_json({"b": "<", "a": 1.0, "c": 1e21, "d": 1e-7}) == \
+        '{"b":"\\u003c","a":1,"c":1e+21,"d":1e-7}'
+    assert go_json({"b": 1, "a": 2}, sort_keys=True, escape_html=False) == '{"a":2,"b":1}'
+
+
+def test_table_json_header_is_empty_like_docker():
+    # docker's header json() takes a string; on the header map it fails, leaving the
+    # header line empty.
+    from baleine.format import render_list
+
+    out = render_list("table {{json .}}", [{"ID": "x"}], default_table="", headers={"ID": "ID"})
+    assert out == '\n{"ID":"x"}\n'

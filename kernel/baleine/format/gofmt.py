@@ -39,7 +39,7 @@ def type_name(v: object) -> str:
     return type(v).__name__
 
 
-def _sorted_items(d: dict) -> list:
+def sorted_items(d: dict) -> list:
     # Go prints maps with sorted keys; mixed key types fall back to their text.
     try:
         return sorted(d.items())
@@ -125,7 +125,7 @@ def format_value(v: object) -> str:
         return format_float_v(v)
     if isinstance(v, dict):
         return "map[" + " ".join(
-            format_value(k) + ":" + format_value(x) for k, x in _sorted_items(v)) + "]"
+            format_value(k) + ":" + format_value(x) for k, x in sorted_items(v)) + "]"
     if isinstance(v, (list, tuple)):
         return "[" + " ".join(format_value(x) for x in v) + "]"
     return str(v)
@@ -281,7 +281,7 @@ def format_arg(v: object, spec: _Spec, verb: str) -> str:
         return _pad("<nil>", spec) if verb == "v" else _bad(verb, v)
     if isinstance(v, dict):
         inner = " ".join(format_arg(k, spec, verb) + ":" + format_arg(x, spec, verb)
-                         for k, x in _sorted_items(v))
+                         for k, x in sorted_items(v))
         return "map[" + inner + "]"
     if isinstance(v, (list, tuple)):
         return "[" + " ".join(format_arg(x, spec, verb) for x in v) + "]"

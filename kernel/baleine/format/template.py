@@ -16,7 +16,8 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from . import gojson
-from .gofmt import NO_VALUE, format_value, go_quote, sprint, sprintf, sprintln, type_name
+from .gofmt import (NO_VALUE, sorted_items, format_value, go_quote, sprint, sprintf,
+                    sprintln, type_name)
 
 
 class TemplateError(Exception):
@@ -484,14 +485,11 @@ class _Branch(_Node):
 
     def _range(self, st: "_State", dot: Any) -> None:
         pipe = self.pipe
-        value = NO_VALUE
-        for cmd_value in [None]:  # evaluate the pipeline without its declarations
-            value = _NO_FINAL
-            for cmd in pipe.cmds:
-                value = cmd.eval(st, dot, value)
+        value = _NO_FINAL  # evaluate the pipeline; its variables are set per iteration
+        for cmd in pipe.cmds:
+            value = cmd.eval(st, dot, value)
         if isinstance(value, dict):
-            items = sorted(value.items(), key=lambda kv: kv[0]) if _same_type(value) \
-                else sorted(value.items(), key=lambda kv: str(kv[0]))
+            items = sorted_items(value)
         elif isinstance(value, (list, tuple)):
             items = list(enumerate(value))
         elif isinstance(value, int) and not isinstance(value, bool):
@@ -530,11 +528,6 @@ class _Branch(_Node):
                 break
             finally:
                 del st.vars[mark:]
-
-
-def _same_type(d: dict) -> bool:
-    types = {type(k) for k in d}
-    return len(types) == 1
 
 
 class _Jump(_Node):
@@ -1120,8 +1113,9 @@ def _urlquery(*args: Any) -> str:
     return quote_plus(sprint(list(args)), safe="")
 
 
-def _first(v: Any, *_ignored: Any) -> Any:
-    return v
+def _header_text(v: Any, *_ignored: Any) -> str:
+    # docker's header functions take a string: `{{json .}}` on the header map fails.
+    return _want_str(v)
 
 
 # name -> (function, min args, max args or None for variadic)
@@ -1153,9 +1147,10 @@ FUNCS: dict[str, tuple[Callable, int, int | None]] = {
 # For table headers docker swaps these for functions returning the header text (§0.2).
 HEADER_FUNCS = dict(FUNCS)
 HEADER_FUNCS.update({
-    "json": (_first, 1, 1), "title": (_first, 1, 1), "lower": (_first, 1, 1),
-    "upper": (_first, 1, 1), "split": (_first, 2, 2), "join": (_first, 2, 2),
-    "truncate": (_first, 2, 2),
+    "json": (_header_text, 1, 1), "title": (_header_text, 1, 1),
+    "lower": (_header_text, 1, 1), "upper": (_header_text, 1, 1),
+    "split": (_header_text, 2, 2), "join": (_header_text, 2, 2),
+    "truncate": (_header_text, 2, 2),
 })
 
 
