@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import shutil
+import subprocess
 import tarfile
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +129,54 @@ def resolver(request, monkeypatch):
 @pytest.fixture
 def arena(tmp_path, resolver):
     return Arena(tmp_path)
+
+
+# -- running code as an unprivileged user ----------------------------------------------------
+
+KERNEL = Path(__file__).resolve().parent.parent.parent / "kernel"
+PYTHON = "/opt/baleine/venv/bin/python"
+USER = "baleinetest"
+
+
+@pytest.fixture(scope="module")
+def unprivileged_user():
+    """A user with no subordinate ids (single-uid user namespaces), created if needed."""
+    if subprocess.run(["id", USER], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--create-home", USER], check=True, capture_output=True)
+    # A single-uid user namespace: no subordinate ids for this user.
+    for path in ("/etc/subuid", "/etc/subgid"):
+        if os.path.exists(path):
+            with open(path) as fh:
+                lines = fh.readlines()
+            kept = [line for line in lines if not line.startswith(USER + ":")]
+            if kept != lines:
+                with open(path, "w") as fh:
+                    fh.writelines(kept)
+    probe = subprocess.run(["runuser", "-u", USER, "--", "unshare", "-Urm", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"unprivileged user namespaces refused: {probe.stderr.decode().strip()}")
+    return USER
+
+
+@contextlib.contextmanager
+def user_sandbox(user):
+    """(code dir holding a world-readable copy of kernel/, work dir owned by `user`)."""
+    top = tempfile.mkdtemp(prefix="baleine-layers-")
+    try:
+        os.chmod(top, 0o755)
+        code = os.path.join(top, "code")
+        shutil.copytree(KERNEL, os.path.join(code, "kernel"), ignore=shutil.ignore_patterns("__pycache__"))
+        subprocess.run(["chmod", "-R", "a+rX", code], check=True)
+        work = os.path.join(top, "work")
+        os.mkdir(work)
+        shutil.chown(work, user, user)
+        yield code, work
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def run_as(user, code, argv, timeout=120):
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONPATH": f"{code}/kernel:{code}"}
+    return subprocess.run(["runuser", "-u", user, "--", *argv], capture_output=True, text=True,
+                          env=env, timeout=timeout)

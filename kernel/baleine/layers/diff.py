@@ -144,6 +144,14 @@ class _LayerWriter:
         self.inodes: dict[tuple[int, int], str] = {}   # (st_dev, st_ino) -> first tar name
         self.files: dict[str, str] = {}                # source path -> tar name, regular files
         self.root_fd: int | None = None
+        # Device nodes the extractor could not create exist only in the sidecar; a tree
+        # diff (export, COPY) still writes them. An upper's metadata is its lowers', so not there.
+        self.skipped: dict[str, dict[str, Entry]] = {}
+        if not overlay:
+            for path, entry in metadata.items():
+                if entry.skipped:
+                    parent, _, name = path.rpartition("/")
+                    self.skipped.setdefault(parent, {})[name] = entry
 
     def close(self):
         self.tf.close()
@@ -171,7 +179,7 @@ class _LayerWriter:
 
     def _walk(self, prefix: str):
         top = os.dup(self.root_fd)
-        stack = [(top, iter(_sorted_names(top)), "")]
+        stack = [(top, iter(self._names(top, "")), "")]
         try:
             while stack:
                 fd, names, rel = stack[-1]
@@ -182,7 +190,12 @@ class _LayerWriter:
                     continue
                 path = f"{rel}/{name}" if rel else name
                 tar_name = f"{prefix}/{path}" if prefix else path
-                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                st = walk.lstat_at(fd, name)
+                if st is None:
+                    skipped = self.skipped.get(rel, {}).get(name)
+                    if skipped is not None:
+                        self._skipped_device(tar_name, skipped)
+                    continue
                 if stat.S_ISDIR(st.st_mode):
                     child = walk.open_listable(fd, name)
                     try:
@@ -190,14 +203,24 @@ class _LayerWriter:
                     except BaseException:
                         os.close(child)
                         raise
-                    stack.append((child, iter(_sorted_names(child)), path))
+                    stack.append((child, iter(self._names(child, path)), path))
                 else:
                     self._entry(fd, name, st, path, tar_name)
         finally:
             for fd, _, _ in stack:
                 os.close(fd)
 
+    def _names(self, dir_fd: int, path: str) -> list[str]:
+        names = set(os.listdir(dir_fd)) | set(self.skipped.get(path, ()))
+        return sorted(names, key=os.fsencode)  # byte order, like Go's filepath.Walk
+
     # -- entries -------------------------------------------------------------------------
+
+    def _skipped_device(self, tar_name: str, entry: Entry):
+        info = self._info(tar_name, entry.type, entry.uid, entry.gid, entry.mode,
+                          int(entry.mtime * 1_000_000_000), entry.xattrs)
+        info.devmajor, info.devminor = entry.devmajor, entry.devminor
+        self._add(info)
 
     def _emit_dir(self, dir_fd: int, path: str, st, tar_name: str):
         xattrs = _xattrs(dir_fd)
@@ -308,11 +331,6 @@ class _LayerWriter:
     def _add(self, info: tarfile.TarInfo, data: BinaryIO | None = None):
         self.tf.addfile(info, data)
         self.count += 1
-
-
-def _sorted_names(dir_fd: int) -> list[str]:
-    # Byte order, like Go's filepath.Walk.
-    return sorted(os.listdir(dir_fd), key=os.fsencode)
 
 
 def _open_readable(dir_fd: int, name: str) -> int:
