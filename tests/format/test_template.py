@@ -294,3 +294,29 @@ def test_table_json_header_is_empty_like_docker():
 
     out = render_list("table {{json .}}", [{"ID": "x"}], default_table="", headers={"ID": "ID"})
     assert out == '\n{"ID":"x"}\n'
+
+
+def test_inspect_style_templates():
+    data = {"NetworkSettings": {
+        "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]},
+        "Networks": {"bridge": {"IPAddress": "172.17.0.2"}}},
+        "State": {"Status": "running", "Running": True, "ExitCode": 0},
+        "Config": {"Labels": {"org.opencontainers.image.title": "t", "maintainer": "me"}}}
+    assert render("{{range $p, $c := .NetworkSettings.Ports}}{{$p}} -> "
+                  "{{(index $c 0).HostPort}}{{end}}", data) == "80/tcp -> 8080"
+    assert render("{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", data) == \
+        "172.17.0.2"
+    assert render('{{index .Config.Labels "org.opencontainers.image.title"}}', data) == "t"
+    assert render("{{.Config.Labels.maintainer}}", data) == "me"
+    assert render('{{if eq .State.Status "running"}}up{{else}}down{{end}}', data) == "up"
+    assert render("{{.State.Running}} {{.State.ExitCode}}", data) == "true 0"
+
+
+def test_else_with_and_scoped_declarations():
+    assert render("{{with .A}}a{{else with .B}}{{.}}{{end}}", {"A": "", "B": "b"}) == "b"
+    assert render("{{if $x := .A}}{{$x}}{{end}}", {"A": "a"}) == "a"
+    assert render("{{$n := 0}}{{range .L}}{{$n = .}}{{end}}{{$n}}", {"L": [1, 5]}) == "5"
+    assert render("{{range .L -}}\n{{.}}\n{{end}}", {"L": [1, 2]}) == "1\n2\n"
+    assert render("{{range $k, $v := .M}}{{$k}}{{end}}", {"M": {10: "b", 2: "a"}}) == "210"
+    assert err("{{range $i, $v := .L}}{{end}}{{$i}}", {"L": []}) == \
+        'template: :1: undefined variable "$i"'
