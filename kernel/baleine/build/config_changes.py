@@ -314,6 +314,8 @@ def classic_created_by(command: ins.Command, image_config: dict, shell: list[str
         text = "ENTRYPOINT " + go_q_list(config.get("Entrypoint") or [])
     elif isinstance(command, ins.Healthcheck):
         text = "HEALTHCHECK &" + healthcheck_text(command)
+    elif isinstance(command, ins.StopSignal):
+        text = "STOPSIGNAL " + command.signal
     else:
         step = apply({"config": dict(config)}, command, StageState(), classic=True)
         text = step.created_by if step else ""
