@@ -238,3 +238,15 @@ def test_overlay_whiteout_format(arena, tmp_path_factory):
         assert ls(merged) == ["a", "a/stays", "o", "o/new"]
     finally:
         subprocess.run(["umount", str(merged)], check=True)
+
+
+def test_metadata_keyed_by_real_path_through_symlinked_parent(arena):
+    apply_layer(layer(d("usr"), d("usr/bin"), sym("bin", "usr/bin")), arena.root)
+    result = apply_layer(layer(f("bin/tool", b"x", uid=5, mode=0o4755), d("bin/sub", uid=6)), arena.root)
+    assert open(arena.path("usr/bin/tool"), "rb").read() == b"x"
+    assert result.metadata["usr/bin/tool"].uid == 5 and "bin/tool" not in result.metadata
+    assert result.metadata["usr/bin/sub"].uid == 6
+    apply_layer(layer(f("bin/.wh.tool")), arena.root)
+    assert not os.path.exists(arena.path("usr/bin/tool"))
+    assert "usr/bin/tool" not in Metadata.load(sidecar_path(arena.root))
+    arena.assert_outside_untouched()

@@ -261,7 +261,9 @@ class _Applier:
 
         if m.isreg() and self.content_bytes + m.size > self.max_bytes:
             raise LayerError(f"{m.name}: layer contents exceed {self.max_bytes} bytes")
-        parent = walk.open_dir(self.root_fd, parts[:-1], create=True, on_create=self._implicit_dir)
+        parent, real = walk.resolve_dir(self.root_fd, parts[:-1], create=True, on_create=self._implicit_dir)
+        # Metadata is keyed by where the entry really lands (a parent may be an in-root symlink).
+        path = "/".join(real + [base])
         try:
             existing = walk.lstat_at(parent, base)
             if existing is not None and not (stat.S_ISDIR(existing.st_mode) and m.isdir()):
@@ -384,9 +386,10 @@ class _Applier:
         if not tparts:
             raise LayerError(f"{m.name}: hard link to the root")
         try:
-            tparent = walk.open_dir(self.root_fd, tparts[:-1])
+            tparent, treal = walk.resolve_dir(self.root_fd, tparts[:-1])
         except (FileNotFoundError, NotADirectoryError):
             raise LayerError(f"{m.name}: hard link target {m.linkname} does not exist") from None
+        target = "/".join(treal + [tparts[-1]])
         try:
             st = walk.lstat_at(tparent, tparts[-1])
             if st is None:
@@ -428,9 +431,9 @@ class _Applier:
     def _whiteout(self, m: tarfile.TarInfo, parts: list[str]):
         base = parts[-1]
         dir_parts = parts[:-1]
-        dir_path = "/".join(dir_parts)
         if base == WHITEOUT_OPAQUE:
-            fd = walk.open_dir(self.root_fd, dir_parts, create=True, on_create=self._implicit_dir)
+            fd, real = walk.resolve_dir(self.root_fd, dir_parts, create=True, on_create=self._implicit_dir)
+            dir_path = "/".join(real)
             try:
                 if self.overlay:
                     xfd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
@@ -446,26 +449,20 @@ class _Applier:
         name = base[len(WHITEOUT_PREFIX):]
         if name in ("", ".", ".."):
             raise LayerError(f"{m.name}: invalid whiteout")
-        path = f"{dir_path}/{name}" if dir_path else name
-        if path in self.touched:
-            return  # a whiteout hides lower layers only, never this layer's own entry
-        if self.overlay:
-            fd = walk.open_dir(self.root_fd, dir_parts, create=True, on_create=self._implicit_dir)
-            try:
-                walk.remove_entry(fd, name)
+        try:
+            fd, real = walk.resolve_dir(self.root_fd, dir_parts, create=self.overlay,
+                                        on_create=self._implicit_dir)
+        except (FileNotFoundError, NotADirectoryError):
+            return  # nothing there to hide
+        try:
+            path = "/".join(real + [name])
+            if path in self.touched:
+                return  # a whiteout hides lower layers only, never this layer's own entry
+            walk.remove_entry(fd, name)
+            if self.overlay:
                 os.mknod(name, 0o600 | stat.S_IFCHR, os.makedev(0, 0), dir_fd=fd)
-            finally:
-                os.close(fd)
-        else:
-            try:
-                fd = walk.open_dir(self.root_fd, dir_parts)
-            except (FileNotFoundError, NotADirectoryError):
-                fd = None  # nothing there to hide
-            if fd is not None:
-                try:
-                    walk.remove_entry(fd, name)
-                finally:
-                    os.close(fd)
+        finally:
+            os.close(fd)
         self.metadata.remove(path)
 
     def _prune(self, dir_fd: int, dir_path: str):

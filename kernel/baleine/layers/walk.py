@@ -73,32 +73,79 @@ def open_root(root: str | os.PathLike) -> int:
     return os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
 
+RESOLVE_NO_SYMLINKS = 0x04
+
+
 def open_dir(root_fd: int, parts: list[str], *, create: bool = False,
              on_create: Callable[[list[str]], None] | None = None) -> int:
     """O_PATH fd of the directory `parts` inside the root, resolved in-root.
 
     With create=True missing directories are made (mode 0755) and on_create is called with
-    the logical components of each one. Raises FileNotFoundError, NotADirectoryError or
+    the real components of each one. Raises FileNotFoundError, NotADirectoryError or
     OSError(ELOOP) like the kernel would.
     """
+    return resolve_dir(root_fd, parts, create=create, on_create=on_create)[0]
+
+
+def resolve_dir(root_fd: int, parts: list[str], *, create: bool = False,
+                on_create: Callable[[list[str]], None] | None = None) -> tuple[int, list[str]]:
+    """Like open_dir, plus the directory's real path below the root (symlinks resolved)."""
     if not parts:
-        return os.dup(root_fd)
+        return os.dup(root_fd), []
     if openat2_available():
+        path = "/".join(parts)
+        # No O_NOFOLLOW: the last component is a parent too, its symlink resolved in-root.
+        flags = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
         try:
-            # No O_NOFOLLOW: the last component is a parent too, its symlink resolved in-root.
-            return openat2(root_fd, "/".join(parts), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC,
-                           RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+            # Fast path, and the real path is then the lexical one.
+            fd = openat2(root_fd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS)
+            return fd, _lexical(parts)
         except OSError as e:
-            # ENOENT: let the walk create what is missing; EAGAIN/EXDEV: a racing rename.
-            if e.errno not in (errno.ENOENT, errno.EAGAIN, errno.EXDEV) or (
-                    e.errno == errno.ENOENT and not create):
-                raise
+            err = e.errno
+        if err == errno.ELOOP:  # a symlink on the way: let the kernel resolve it in-root
+            try:
+                fd = openat2(root_fd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+            except OSError as e:
+                err = e.errno
+            else:
+                real = _real_parts(root_fd, fd)
+                if real is not None:
+                    return fd, real
+                os.close(fd)  # no /proc: the walk below knows the real path
+        # The walk raises the right error itself, creates what is missing when asked, and
+        # retries after EAGAIN/EXDEV (a racing rename or mount).
+        if err in (errno.ENOENT, errno.ENOTDIR) and not create:
+            raise OSError(err, os.strerror(err), path)  # FileNotFoundError / NotADirectoryError
     return _walk(root_fd, parts, create, on_create)
 
 
-def _walk(root_fd: int, parts: list[str], create: bool, on_create) -> int:
+def _lexical(parts: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in parts:
+        if p == "..":
+            if out:
+                out.pop()
+        elif p not in ("", "."):
+            out.append(p)
+    return out
+
+
+def _real_parts(root_fd: int, fd: int) -> list[str] | None:
+    """Path of fd below the root, read back from /proc (None if that is not possible)."""
+    try:
+        root = os.readlink(f"/proc/self/fd/{root_fd}")
+        path = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    if path == root:
+        return []
+    prefix = root.rstrip("/") + "/"
+    return split(path[len(prefix):]) if path.startswith(prefix) else None
+
+
+def _walk(root_fd: int, parts: list[str], create: bool, on_create) -> tuple[int, list[str]]:
     stack = [os.dup(root_fd)]  # fds of the directories resolved so far
-    names: list[str] = []      # their logical path below the root
+    names: list[str] = []      # their real path below the root
     # (component, reached through a symlink): missing directories are created only for
     # components the caller named, never for a symlink's target (like mkdir -p).
     pending = [(p, False) for p in reversed(parts)]
@@ -141,7 +188,7 @@ def _walk(root_fd: int, parts: list[str], create: bool, on_create) -> int:
                 continue
             stack.append(fd)
             names.append(name)
-        return stack.pop()
+        return stack.pop(), names
     finally:
         for fd in stack:
             os.close(fd)
