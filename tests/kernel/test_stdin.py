@@ -1,0 +1,48 @@
+"""A command reading the terminal never hangs the kernel: it gets the notebook's input
+(input_request) when the frontend allows stdin, else end-of-file."""
+
+from .conftest import stdout_of
+
+
+def _requests(messages):
+    return [c for _, kind, c in messages if kind == "input_request"]
+
+
+def test_input_request_for_a_shell_read(kernel):
+    reply, messages = kernel.run('read -p "Name: " name\necho "hello $name"',
+                                 allow_stdin=True, answers=["Ada"])
+    assert reply["status"] == "ok"
+    assert [r["prompt"] for r in _requests(messages)] == ["Name: "]
+    assert stdout_of(messages) == "hello Ada\n"
+
+
+def test_input_request_for_a_program_then_end_of_file(kernel):
+    # `cat` reads until end of file: one line, then ^D typed as the answer.
+    reply, messages = kernel.run("cat\necho done", allow_stdin=True, answers=["a line", "^D"])
+    assert reply["status"] == "ok"
+    assert len(_requests(messages)) == 2
+    assert stdout_of(messages) == "a line\ndone\n"
+
+
+def test_python_input(kernel):
+    code = "python3 -c 'print(\"got\", input(\"value? \"))'"
+    reply, messages = kernel.run(code, allow_stdin=True, answers=["42"])
+    assert [r["prompt"] for r in _requests(messages)] == ["value? "]
+    assert stdout_of(messages) == "got 42\n"
+
+
+def test_without_stdin_a_reader_gets_end_of_file(kernel):
+    reply, messages = kernel.run("cat\nread line || echo eof\necho done", timeout=20)
+    assert reply["status"] == "ok"
+    assert stdout_of(messages) == "eof\ndone\n"
+    assert not _requests(messages)
+
+
+def test_without_stdin_a_failed_read_is_reported(kernel):
+    reply, _ = kernel.run("read x", timeout=20)
+    assert reply["status"] == "error" and reply["evalue"] == "`read x` exited with status 1"
+
+
+def test_piped_input_is_not_asked_for(kernel):
+    reply, messages = kernel.run("echo piped | cat", allow_stdin=True)
+    assert stdout_of(messages) == "piped\n" and not _requests(messages)
