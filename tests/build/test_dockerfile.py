@@ -584,3 +584,37 @@ def test_same_errors_as_buildkit_parser(text):
     with pytest.raises(DockerfileError) as ours:
         parse_nodes(text)
     assert ours.value.message == str(theirs.value)
+
+
+RANDOM_FRAGMENTS = [
+    "FROM alpine", "FROM a AS b", "RUN echo hi", "RUN ['x']", 'RUN ["a", "b"]', "RUN a \\",
+    "  b \\", "# comment", "   # indented", "", "  ", "ENV A=1", "ENV B=\"x y\" C='z'",
+    "ENV OLD val ue", "LABEL a=b", "COPY --from=x --chown=1 a b", "COPY <<EOF /x", "EOF",
+    "RUN <<-EOT cat", "\tEOT", "\tbody $A", "body", "ONBUILD RUN x", "HEALTHCHECK CMD x",
+    "HEALTHCHECK --interval=1s NONE", "CMD []", 'CMD ["a"]', "VOLUME /a /b", "EXPOSE 80",
+    "ARG X=1 Y", "# escape=`", "RUN a `", "WORKDIR  /x  ", "run lower", "RUN cat <<A <<B", "A",
+    "B", "RUN x \\  ", 'COPY --chown="a b" x y', 'RUN echo "<<NO"', "RUN 2<<X", "X",
+    "# syntax=docker/dockerfile:1", "ENV \\", 'SHELL ["a"]',
+]
+
+
+def test_random_dockerfiles_match_buildkit_parser():
+    """Seeded random Dockerfiles from tricky fragments: same nodes, lines and heredocs."""
+    import random
+    dockerfile = pytest.importorskip("dockerfile")
+    rng = random.Random(20261128)
+    for _ in range(400):
+        text = "\n".join(rng.choice(RANDOM_FRAGMENTS) for _ in range(rng.randint(1, 8))) + rng.choice(["", "\n"])
+        try:
+            theirs = [(c.cmd.upper(), c.sub_cmd, c.json, c.start_line, c.end_line, c.flags, c.value,
+                       [(h.name, h.content) for h in c.heredocs]) for c in dockerfile.parse_string(text)]
+        except dockerfile.GoParseError as err:
+            theirs = ("error", str(err))
+        except AttributeError:
+            continue  # the package's wrapper cannot represent an empty node (a lone `\` line)
+        try:
+            ours = [_as_package_command(n) + ([(h.name, h.content) for h in n.heredocs],)
+                    for n in nodes(text)]
+        except DockerfileError as err:
+            ours = ("error", err.message)
+        assert ours == theirs, text
