@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from baleine.errors import InvalidReference
 
@@ -33,12 +32,25 @@ _TAG_RE = re.compile(rf"^{_TAG}$")
 NAME_TOTAL_LENGTH_MAX = 255
 
 
-@dataclass(frozen=True)
 class Reference:
-    domain: str
-    path: str
-    tag: str | None = None
-    digest: str | None = None
+    """An immutable, hashable reference (a plain class: dataclasses cost start-up time)."""
+
+    __slots__ = ("domain", "path", "tag", "digest")
+
+    def __init__(self, domain: str, path: str, tag: str | None = None, digest: str | None = None):
+        self.domain, self.path, self.tag, self.digest = domain, path, tag, digest
+
+    def _key(self) -> tuple:
+        return (self.domain, self.path, self.tag, self.digest)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Reference) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Reference({str(self)!r})"
 
     @property
     def name(self) -> str:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from baleine import reference
 from baleine.errors import DaemonError, NotFound
 from baleine.store import media
 
 
-@dataclass
 class Image:
-    store: "object"
-    id: str  # sha256:<config digest hex>
-    descriptor: dict  # the manifest descriptor (mediaType, digest, size)
-    refs: list[reference.Reference] = field(default_factory=list)
+    def __init__(self, store, image_id: str, descriptor: dict):
+        self.store = store
+        self.id = image_id  # sha256:<config digest hex>
+        self.descriptor = descriptor  # the manifest descriptor (mediaType, digest, size)
+        self.refs: list[reference.Reference] = []
 
     @property
     def manifest_digest(self) -> str:

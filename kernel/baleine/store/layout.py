@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
-from contextlib import contextmanager
-from typing import BinaryIO, Iterator
 
 from baleine.errors import BaleineError
 from baleine.fsutil import atomic_write, root_dir
@@ -32,6 +29,7 @@ def json_bytes(obj) -> bytes:
 
 
 def sha256_digest(data: bytes) -> str:
+    import hashlib
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
@@ -45,6 +43,7 @@ class BlobWriter:
         fcntl.flock(fd, fcntl.LOCK_EX)
         self.path = path
         self.file = os.fdopen(fd, "wb")
+        import hashlib  # not at module level: read-only commands never need it
         self._hash = hashlib.sha256()
         self.size = 0
 
@@ -54,7 +53,7 @@ class BlobWriter:
         self.size += len(data)
         return len(data)
 
-    def copy_from(self, stream: BinaryIO, limit: int | None = None) -> None:
+    def copy_from(self, stream, limit: int | None = None) -> None:
         while True:
             chunk = stream.read(CHUNK if limit is None else min(CHUNK, limit - self.size))
             if not chunk:
@@ -113,7 +112,7 @@ class Store:
     def has_blob(self, digest: str) -> bool:
         return os.path.exists(self.blob_path(digest))
 
-    def open_blob(self, digest: str) -> BinaryIO:
+    def open_blob(self, digest: str):
         try:
             return open(self.blob_path(digest), "rb")
         except FileNotFoundError:
@@ -161,26 +160,10 @@ class Store:
         except OSError as err:
             raise _os_error(err, "cannot write to the image store") from None
 
-    @contextmanager
-    def transaction(self) -> Iterator["Transaction"]:
-        """Hold the store lock, read a fresh index, and write it back atomically on success."""
-        self.ensure()
-        try:
-            lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as err:
-            raise _os_error(err, "cannot lock the image store") from None
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX)
-            txn = Transaction(self, self.read_index())
-            yield txn
-            if txn.changed:
-                try:
-                    atomic_write(self.index_path, _index_bytes(txn.manifests))
-                except OSError as err:
-                    raise _os_error(err, "cannot update the image store") from None
-                txn.collect_garbage()
-        finally:
-            os.close(lock_fd)
+    def transaction(self) -> "Transaction":
+        """`with store.transaction() as txn:` holds the store lock, reads a fresh index, and
+        writes it back atomically if the block succeeds."""
+        return Transaction(self)
 
     def clean_tmp(self) -> int:
         """Remove temp blobs whose writer died (their flock is free). Returns the count."""
@@ -224,10 +207,33 @@ def _index_bytes(manifests: list[dict]) -> bytes:
 class Transaction:
     """Changes to the index made while the store lock is held."""
 
-    def __init__(self, store: Store, manifests: list[dict]):
+    def __init__(self, store: Store):
         self.store = store
-        self.manifests = manifests
+        self.manifests: list[dict] = []
         self.changed = False
+        self._lock_fd = -1
+
+    def __enter__(self) -> "Transaction":
+        self.store.ensure()
+        try:
+            self._lock_fd = os.open(self.store.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as err:
+            raise _os_error(err, "cannot lock the image store") from None
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        self.manifests = self.store.read_index()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if exc_type is None and self.changed:
+                try:
+                    atomic_write(self.store.index_path, _index_bytes(self.manifests))
+                except OSError as err:
+                    raise _os_error(err, "cannot update the image store") from None
+                self.collect_garbage()
+        finally:
+            os.close(self._lock_fd)
+        return False
 
     def add_blob(self, writer: BlobWriter, expected: str | None = None) -> str:
         """Move a finished temp blob into blobs/ (verifying its digest if one is expected)."""
