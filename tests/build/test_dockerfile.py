@@ -618,3 +618,15 @@ def test_random_dockerfiles_match_buildkit_parser():
         except DockerfileError as err:
             ours = ("error", err.message)
         assert ours == theirs, text
+
+
+def test_onbuild_trigger_roundtrip():
+    from baleine.build.dockerfile import parse_onbuild_trigger
+    (onbuild,) = parse("FROM a\nONBUILD COPY --chown=1 <<EOF /x\nhi\nEOF\n").stages[0].commands
+    copy = parse_onbuild_trigger(onbuild.expression, from_line=1)
+    assert isinstance(copy, ins.Copy) and copy.chown == "1" and copy.contents[0].data == "hi\n"
+    assert (copy.line, copy.end_line) == (1, 1)
+    with pytest.raises(DockerfileError, match="single expression"):
+        parse_onbuild_trigger("RUN a\nRUN b", 3)
+    with pytest.raises(DockerfileError, match="^unknown instruction: BOGUS$"):
+        parse_onbuild_trigger("BOGUS x", 3)

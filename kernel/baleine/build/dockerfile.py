@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from . import instructions as ins
 from .parser import DockerfileError, Node, ParseResult, parse_nodes
 
-__all__ = ["Dockerfile", "Stage", "parse", "parse_nodes", "DockerfileError"]
+__all__ = ["Dockerfile", "Stage", "parse", "parse_nodes", "parse_onbuild_trigger", "DockerfileError"]
 
 
 @dataclass
@@ -67,3 +67,13 @@ def parse(text: str | bytes) -> Dockerfile:
     return Dockerfile(stages=stages, meta_args=meta_args, escape=result.escape,
                       directives=result.directives, warnings=result.warnings,
                       instructions=commands)
+
+
+def parse_onbuild_trigger(trigger: str, from_line: int = 0) -> ins.Command:
+    """One `config.OnBuild` entry of a base image, run at the child's FROM line."""
+    nodes = parse_nodes(trigger).nodes
+    if len(nodes) != 1:
+        raise DockerfileError("onbuild trigger should be a single expression", from_line)
+    node = nodes[0]
+    node.start_line = node.end_line = from_line
+    return ins.parse_instruction(node, prefix=False)
