@@ -104,8 +104,9 @@ def stdout_of(messages) -> str:
 
 
 def kernel_env(engine_root: Path, **extra) -> dict:
-    env = dict(os.environ, BALEINE_ROOT=str(engine_root), **extra)
+    env = dict(os.environ)
     env.pop("BALEINE_KERNEL_ENGINE", None)
+    env.update(BALEINE_ROOT=str(engine_root), **extra)
     return env
 
 
