@@ -14,6 +14,15 @@ VERSION = Command("version", "[OPTIONS]", "Show the Docker version information",
                   [Flag("format", "f", "str", help="Format output using a custom template")], max_args=0)
 
 
+def _print_formatted(fmt: str, obj: dict) -> int:
+    from baleine.format import TemplateError, render_inspect
+    try:
+        sys.stdout.write(render_inspect(fmt, [obj]))
+    except TemplateError as err:
+        raise BaleineError(f"template parsing error: {err}") from None
+    return 0
+
+
 def _version_info() -> dict:
     from baleine import API_VERSION, __version__
     from baleine.archive.common import go_arch
@@ -31,12 +40,7 @@ def version(argv: list[str], path: str) -> int:
     opts, _ = parse(VERSION, argv)
     info = _version_info()
     if opts.format:
-        from baleine.format import TemplateError, render_inspect
-        try:
-            sys.stdout.write(render_inspect(opts.format, [info]))
-        except TemplateError as err:
-            raise BaleineError(f"template parsing error: {err}") from None
-        return 0
+        return _print_formatted(opts.format, info)
     c, s = info["Client"], info["Server"]
     sys.stdout.write(
         f"Client: {c['Platform']['Name']}\n"
@@ -81,12 +85,7 @@ def info(argv: list[str], path: str) -> int:
         "SecurityOptions": ["name=rootless"] if os.geteuid() != 0 else [],
     }
     if opts.format:
-        from baleine.format import TemplateError, render_inspect
-        try:
-            sys.stdout.write(render_inspect(opts.format, [data]))
-        except TemplateError as err:
-            raise BaleineError(f"template parsing error: {err}") from None
-        return 0
+        return _print_formatted(opts.format, data)
     lines = ["Client: Baleine", f" Version:    {__version__}", " Context:    default", "",
              "Server:", f" Images: {len(images)}", f" Server Version: {__version__}",
              f" Storage Driver: {data['Driver']}", f" Docker Root Dir: {store.root}",
