@@ -7,7 +7,6 @@ BuildKit writes `CMD %q`, `VOLUME %v`, `HEALTHCHECK %+v` with Go's fmt and
 from __future__ import annotations
 
 import re
-import unicodedata
 
 __all__ = [
     "go_quote",
@@ -17,36 +16,8 @@ __all__ = [
     "parse_duration",
 ]
 
-_SIMPLE_ESCAPES = {
-    "\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n",
-    "\r": r"\r", "\t": r"\t", "\v": r"\v", "\\": r"\\", '"': r"\"",
-}
-
-
-def _go_is_print(ch: str) -> bool:
-    # Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and
-    # the ASCII space only (other spaces such as U+00A0 are escaped).
-    if ch == " ":
-        return True
-    return unicodedata.category(ch)[0] in "LMNPS"
-
-
-def go_quote(text: str) -> str:
-    """strconv.Quote: a double-quoted Go string literal."""
-    out = ['"']
-    for ch in text:
-        if ch in _SIMPLE_ESCAPES:
-            out.append(_SIMPLE_ESCAPES[ch])
-        elif _go_is_print(ch):
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    out.append('"')
-    return "".join(out)
+# strconv.Quote lives with the rest of Go's printing, in the output formatting package.
+from baleine.format.gofmt import go_quote  # noqa: E402
 
 
 def go_q_list(items) -> str:
