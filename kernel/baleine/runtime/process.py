@@ -521,10 +521,12 @@ class Container:
                 keep = [sync_r, err_w] + [fd for fd in (self.stdio or []) if fd is not None and fd >= 0]
                 keep += [0, 1, 2] + ([sock_child.fileno()] if sock_child else [])
                 _close_all_but(keep)
-                sc.prctl(sc.PR_SET_DUMPABLE, 0)
+                # (the monitor writes our id maps first: /proc/<pid> of a non-dumpable
+                # process belongs to root, which an unprivileged monitor is not)
                 if os.read(sync_r, 1) != b"1":
                     os._exit(1)
                 os.close(sync_r)
+                sc.prctl(sc.PR_SET_DUMPABLE, 0)
                 for kind, path in join:
                     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
                     sc.setns(fd, NS_FLAGS[kind])
@@ -547,6 +549,7 @@ class Container:
         os.close(err_w)
         if sock_child is not None:
             sock_child.close()
+        forwarder.pid = pid
         forwarder.install()
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         master = None
@@ -578,7 +581,6 @@ class Container:
                 _raise_reported(error)
             state = self._state(pid)
             statefile.write(self.state_dir, state)
-            forwarder.pid = pid
             if self.notify_fd is not None:
                 os.write(self.notify_fd, json.dumps({"pid": pid}).encode())
                 os.close(self.notify_fd)
