@@ -200,3 +200,15 @@ def test_unreadable_files_still_diffed(tmp_path):
     with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tf:
         assert tf.extractfile("closed/f").read() == b"secret"
     assert stat.S_IMODE(os.lstat(root / "closed").st_mode) in (0, 0o700)
+
+
+def test_non_utf8_names_round_trip(tmp_path):
+    name = os.fsdecode(b"caf\xe9")  # latin-1 bytes, not UTF-8
+    original = layer(d("dir"), f("dir/" + name, b"x", mode=0o600))
+    root = tmp_path / "diff"
+    root.mkdir()
+    apply_layer(original, root)
+    assert os.listdir(os.fsencode(root / "dir")) == [b"caf\xe9"]
+    out = io.BytesIO()
+    diff_tree(root, out, metadata=Metadata.load(sidecar_path(root)))
+    assert [i.name for i in members(out.getvalue())] == ["dir", "dir/" + name]

@@ -72,3 +72,41 @@ def test_plain_user_extraction(unprivileged_user):
 def _ids(path):
     st = os.stat(path)
     return st.st_uid, st.st_gid
+
+
+OVERLAY_FORMAT_SCRIPT = textwrap.dedent("""
+    import io, os, subprocess, sys, tarfile
+    from baleine.layers import apply_layer
+
+    def tar(*names):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tf:
+            for name in names:
+                info = tarfile.TarInfo(name)
+                if name.endswith("/"):
+                    info.type = tarfile.DIRTYPE
+                tf.addfile(info, io.BytesIO(b""))
+        buf.seek(0)
+        return buf
+
+    work = sys.argv[1]
+    l1, l2, merged = (os.path.join(work, n) for n in ("l1", "l2", "merged"))
+    for p in (l1, l2, merged):
+        os.mkdir(p)
+    apply_layer(tar("a/", "a/gone", "a/stay", "o/", "o/old"), l1)
+    apply_layer(tar("a/.wh.gone", "o/", "o/.wh..wh..opq", "o/new"), l2, whiteout_format="overlay-userxattr")
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={l2}:{l1},userxattr", merged], check=True)
+    print(sorted(os.listdir(os.path.join(merged, "a"))), sorted(os.listdir(os.path.join(merged, "o"))))
+""")
+
+
+@needs_root
+def test_overlay_whiteout_format_in_user_namespace(unprivileged_user):
+    # Per-layer lowerdirs for a rootless overlay mount: 0/0 whiteouts and user.overlay.opaque.
+    with user_sandbox(unprivileged_user) as (code, work):
+        with open(os.path.join(code, "script.py"), "w") as fh:
+            fh.write(OVERLAY_FORMAT_SCRIPT)
+        os.chmod(os.path.join(code, "script.py"), 0o644)
+        proc = run_as(unprivileged_user, code, ["unshare", "-Urm", PYTHON, f"{code}/script.py", work])
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split("\n")[0] == "['stay'] ['new']"
