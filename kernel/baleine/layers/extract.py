@@ -153,8 +153,10 @@ def apply_layer(stream: BinaryIO, root: str | os.PathLike, *,
     exact_modes: put the tar modes on disk unchanged (setuid included); meant for real
       root, whose store is not reachable by other users.
     max_entries / max_bytes: decompression-bomb limits (members, bytes of file contents).
-    expected_diff_id: "sha256:..." the uncompressed stream must hash to (checked at the end;
-      extract into a temporary directory and rename it once this returns).
+    expected_diff_id: "sha256:..." the uncompressed stream must hash to (checked at the end).
+
+    On LayerError the root is left half-written and the sidecar is not saved: unpack into
+    a fresh temporary directory and rename it (with its sidecar) once this returns.
     """
     if whiteout_format not in ("remove", "overlay", "overlay-userxattr"):
         raise ValueError(f"unknown whiteout_format {whiteout_format!r}")
