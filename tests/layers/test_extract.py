@@ -250,3 +250,17 @@ def test_metadata_keyed_by_real_path_through_symlinked_parent(arena):
     assert not os.path.exists(arena.path("usr/bin/tool"))
     assert "usr/bin/tool" not in Metadata.load(sidecar_path(arena.root))
     arena.assert_outside_untouched()
+
+
+def test_deep_nesting_no_recursion_limit(arena):
+    deep = "/".join(["d"] * 1500)
+    apply_layer(layer(f(deep + "/leaf", b"x")), arena.root)
+    apply_layer(layer(d("d"), d("d/d"), f("d/d/new"), f("d/d/.wh..wh..opq")), arena.root)
+    assert os.listdir(arena.path("d/d")) == ["new"]
+    apply_layer(layer(f(deep + "/leaf2", b"x")), arena.root)
+    out = io.BytesIO()
+    from baleine.layers import diff_tree
+    diff_tree(arena.root, out)
+    assert len(out.getvalue()) > 1500 * 512
+    apply_layer(layer(f(".wh.d")), arena.root)
+    assert ls(arena.root) == []

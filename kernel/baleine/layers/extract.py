@@ -270,7 +270,7 @@ class _Applier:
             existing = walk.lstat_at(parent, base)
             if existing is not None and not (stat.S_ISDIR(existing.st_mode) and m.isdir()):
                 walk.remove_entry(parent, base)
-                self.metadata.remove(path)
+                self.metadata.remove(path, is_dir=stat.S_ISDIR(existing.st_mode))
                 existing = None
             entry = self._entry(m)
             if m.isdir():
@@ -460,32 +460,38 @@ class _Applier:
             path = "/".join(real + [name])
             if path in self.touched:
                 return  # a whiteout hides lower layers only, never this layer's own entry
-            walk.remove_entry(fd, name)
+            removed = walk.remove_entry(fd, name)
             if self.overlay:
                 os.mknod(name, 0o600 | stat.S_IFCHR, os.makedev(0, 0), dir_fd=fd)
         finally:
             os.close(fd)
-        self.metadata.remove(path)
+        self.metadata.remove(path, is_dir=None if removed is None else stat.S_ISDIR(removed.st_mode))
 
     def _prune(self, dir_fd: int, dir_path: str):
         """Remove everything under the directory that this layer did not write."""
-        lfd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
+        pending = [(os.dup(dir_fd), dir_path)]  # iterative: directories may nest deeply
         try:
-            names = os.listdir(lfd)
-        finally:
-            os.close(lfd)
-        for name in names:
-            path = f"{dir_path}/{name}" if dir_path else name
-            if path not in self.touched:
-                walk.remove_entry(dir_fd, name)
-                continue
-            st = walk.lstat_at(dir_fd, name)
-            if st is not None and stat.S_ISDIR(st.st_mode):
-                sub = os.open(name, walk._DIR_FLAGS, dir_fd=dir_fd)
+            while pending:
+                fd, path = pending.pop()
                 try:
-                    self._prune(sub, path)
+                    lfd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+                    try:
+                        names = os.listdir(lfd)
+                    finally:
+                        os.close(lfd)
+                    for name in names:
+                        child = f"{path}/{name}" if path else name
+                        if child not in self.touched:
+                            walk.remove_entry(fd, name)
+                            continue
+                        st = walk.lstat_at(fd, name)
+                        if st is not None and stat.S_ISDIR(st.st_mode):
+                            pending.append((os.open(name, walk._DIR_FLAGS, dir_fd=fd), child))
                 finally:
-                    os.close(sub)
+                    os.close(fd)
+        finally:
+            for fd, _ in pending:
+                os.close(fd)
 
     def _set_dir_times(self):
         # Last, because creating children bumps a directory's mtime.

@@ -116,10 +116,12 @@ class Metadata(Mapping[str, Entry]):
     def set(self, path: str, entry: Entry) -> None:
         self.entries[path] = entry
 
-    def remove(self, path: str) -> None:
-        """Forget `path` and, if it may have been a directory, everything below it."""
+    def remove(self, path: str, is_dir: bool | None = None) -> None:
+        """Forget `path` and, if it was (or may have been) a directory, everything below it."""
         entry = self.entries.pop(path, None)
-        if entry is None or entry.type == "dir":
+        if is_dir is None:
+            is_dir = entry is None or entry.type == "dir"
+        if is_dir:
             self.prune(path, keep=())
 
     def prune(self, directory: str, keep) -> None:

@@ -221,17 +221,17 @@ def chmod_fd(path_fd: int, mode: int) -> None:
     os.chmod(f"/proc/self/fd/{path_fd}", mode)
 
 
-def remove_entry(dir_fd: int, name: str) -> bool:
+def remove_entry(dir_fd: int, name: str) -> os.stat_result | None:
     """Remove `name` under dir_fd, a whole tree if it is a directory. Nothing is followed.
 
-    Returns False when there was nothing to remove.
+    Returns the lstat of what was removed, None when there was nothing.
     """
     st = lstat_at(dir_fd, name)
     if st is None:
-        return False
+        return None
     if not stat.S_ISDIR(st.st_mode):
         os.unlink(name, dir_fd=dir_fd)
-        return True
+        return st
     # Iterative depth-first removal: a hostile layer can nest 2000 directories deep.
     top = open_listable(dir_fd, name)
     stack = [(top, os.scandir(top), name)]  # (fd, its listing, its name in the parent)
@@ -256,4 +256,4 @@ def remove_entry(dir_fd: int, name: str) -> bool:
             listing.close()
             os.close(fd)
     os.rmdir(name, dir_fd=dir_fd)
-    return True
+    return st
