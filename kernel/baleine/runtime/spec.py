@@ -96,6 +96,8 @@ def default_spec(args: list[str], *, rootfs: str = "rootfs", rootless: bool | No
     linux: dict = {"namespaces": ns, "maskedPaths": list(MASKED_PATHS),
                    "readonlyPaths": list(READONLY_PATHS)}
     if rootless:
+        # gid 5 (tty) is not mapped in a single-uid namespace (`runc spec --rootless` drops it).
+        mounts[2]["options"].remove("gid=5")
         ns.append({"type": "user"})
         linux["uidMappings"] = [{"containerID": 0, "hostID": os.geteuid(), "size": 1}]
         linux["gidMappings"] = [{"containerID": 0, "hostID": os.getegid(), "size": 1}]
