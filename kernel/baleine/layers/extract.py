@@ -34,7 +34,6 @@ import stat
 import tarfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
 
 from . import walk
