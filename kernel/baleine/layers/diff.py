@@ -38,7 +38,7 @@ from .errors import LayerError
 from .extract import WHITEOUT_OPAQUE, WHITEOUT_PREFIX, disk_mode, normalise_name
 from .metadata import Entry
 
-Owner = tuple  # (uid, gid, mode or None)
+Owner = tuple[int, int, "int | None"]  # (uid, gid, mode or None to keep it)
 
 _CHUNK = 1 << 20
 
