@@ -101,6 +101,7 @@ class BashSession:
         finally:
             signal.signal(signal.SIGINT, saved[0])
             signal.signal(signal.SIGPIPE, saved[1])
+        self.child.delaybeforesend = None  # pexpect sleeps 50 ms before each send otherwise
         self.status, self.failures = self._wait_prompt(_Collect(), timeout=30)
         self.tty = os.readlink(f"/proc/{self.child.pid}/fd/0")
 
