@@ -12,12 +12,12 @@ Nothing is imported after entering the container root: the root may hold files a
 the paths our interpreter would load.
 """
 
-import json
+import _signal as signal  # not `signal`: it imports enum, start-up time
 import os
-import signal
 import stat
 
 from . import caps
+from . import jsonlite as json
 from . import mounts
 from . import spec as specmod
 from . import statefile
@@ -138,7 +138,9 @@ class Proc:
 
 
 def _set_rlimits(process: dict) -> None:
-    import resource
+    if not process.get("rlimits"):
+        return
+    import resource  # already imported by the monitor: no file is read inside the root
     for rl in process.get("rlimits") or ():
         name = rl.get("type", "")
         number = getattr(resource, name, None)
@@ -504,11 +506,11 @@ class Container:
         p = Proc(process, self.fakeroot, self.stdio, err_w)
         sock_parent = sock_child = None
         if p.terminal:
-            import socket
+            import fcntl, socket  # noqa: E401,F401  (needed inside the root by _open_pty)
             sock_parent, sock_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        if new_netns:
-            import fcntl, socket, struct  # noqa: E401  (imported before pivot_root)
-        import resource  # noqa: F401  (used by _set_rlimits inside the root)
+        import struct  # noqa: F401  (used by loopback_up; nothing is imported inside the root)
+        if process.get("rlimits"):
+            import resource  # noqa: F401
         forwarder = _Forwarder(specmod.annotation(spec, specmod.ANNOTATION_INIT))
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
         try:
@@ -534,7 +536,7 @@ class Container:
                 if flags & sc.CLONE_NEWUTS and spec.get("hostname"):
                     sc.sethostname(spec["hostname"])
                 if new_netns:
-                    _loopback_up()
+                    sc.loopback_up()
                 mounts.prepare(ctx, spec, apt_conf)
                 if p.terminal:
                     p.slave = _open_pty(sock_child)
@@ -622,18 +624,6 @@ class Container:
             cgroups.cleanup(self.cgroup_paths)
 
 
-def _loopback_up() -> None:
-    """`--network none`: a new network namespace whose only interface, lo, is up."""
-    import fcntl
-    import socket
-    import struct
-    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        ifreq = fcntl.ioctl(s, siocgifflags, struct.pack("16sH22x", b"lo", 0))
-        flags = struct.unpack("16sH22x", ifreq)[1]
-        fcntl.ioctl(s, siocsifflags, struct.pack("16sH22x", b"lo", flags | iff_up))
-
-
 def run_detached(spec: dict, container_id: str, state_dir: str, stdio=None) -> int:
     """Start the container under a detached monitor; return its pid once it runs."""
     r, w = os.pipe2(os.O_CLOEXEC)
@@ -689,10 +679,11 @@ def exec_in(state: dict, spec: dict, process: dict, stdio=None) -> int:
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     info_r, info_w = os.pipe2(os.O_CLOEXEC)
     p = Proc(process, fakeroot, stdio, err_w)
-    import resource  # noqa: F401
+    if process.get("rlimits"):
+        import resource  # noqa: F401
     sock_parent = sock_child = None
     if p.terminal:
-        import socket
+        import fcntl, socket, struct  # noqa: E401,F401  (needed inside the root by _open_pty)
         sock_parent, sock_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     forwarder = _Forwarder(False)
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)

@@ -1,6 +1,5 @@
 """OCI runtime-spec bundles: load config.json, and write Docker-like defaults (`runc spec`)."""
 
-import json
 import os
 
 from .caps import DOCKER_DEFAULT
@@ -23,9 +22,10 @@ ANNOTATION_INIT = "org.baleine.init"           # --init: the monitor acts as the
 
 def load(bundle_dir: str) -> dict:
     path = os.path.join(bundle_dir, "config.json")
+    from . import jsonlite
     try:
         with open(path, "rb") as f:
-            spec = json.load(f)
+            spec = jsonlite.loads(f.read())
     except FileNotFoundError:
         raise RuntimeStartError(f"cannot open bundle config {path}: no config.json", 125) from None
     except ValueError as exc:
@@ -115,6 +115,7 @@ def default_spec(args: list[str], *, rootfs: str = "rootfs", rootless: bool | No
 def write(bundle_dir: str, spec: dict) -> str:
     """Write config.json atomically."""
     path = os.path.join(bundle_dir, "config.json")
+    import json
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(spec, f, indent=2)

@@ -1,8 +1,9 @@
 """The state file of a container: written atomically, read by kill/state/exec."""
 
-import json
 import os
 import time
+
+from . import jsonlite
 
 STATE_FILE = "state.json"
 
@@ -31,15 +32,15 @@ def write(state_dir: str, state: dict) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump(state, f, indent=1)
+        f.write(jsonlite.dumps(state) + "\n")
     os.replace(tmp, path)
 
 
 def read(state_dir: str) -> dict:
     path = os.path.join(state_dir, STATE_FILE)
     try:
-        with open(path) as f:
-            state = json.load(f)
+        with open(path, "rb") as f:
+            state = jsonlite.loads(f.read())
     except FileNotFoundError:
         from .errors import RuntimeStartError
         raise RuntimeStartError(f"container does not exist (no state in {state_dir})", 125) from None

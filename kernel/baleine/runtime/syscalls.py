@@ -95,8 +95,8 @@ def clone(flags: int) -> int:
     """fork()-like clone with namespace flags: returns 0 in the child, the child's pid in the parent.
 
     Only safe in a single-threaded process (no atfork handlers run)."""
-    import signal
-    pid = _libc_gil.syscall(ctypes.c_long(SYS_CLONE), ctypes.c_ulong(flags | signal.SIGCHLD),
+    sigchld = 17
+    pid = _libc_gil.syscall(ctypes.c_long(SYS_CLONE), ctypes.c_ulong(flags | sigchld),
                             ctypes.c_void_p(0), ctypes.c_void_p(0), ctypes.c_void_p(0),
                             ctypes.c_ulong(0))
     return _check(pid, "clone")
@@ -178,6 +178,21 @@ def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> i
     return _check(_libc.syscall(ctypes.c_long(SYS_OPENAT2), ctypes.c_int(dirfd),
                                 ctypes.c_char_p(_b(path)), ctypes.byref(how),
                                 ctypes.c_size_t(ctypes.sizeof(how))), "openat2", path)
+
+
+def loopback_up() -> None:
+    """Set IFF_UP on `lo` (SIOCGIFFLAGS/SIOCSIFFLAGS on a datagram socket); ctypes only,
+    importing the socket module costs more than the container start."""
+    import struct
+    fd = _check(_libc.socket(2, 2 | 0o2000000, 0), "socket")   # AF_INET, SOCK_DGRAM|CLOEXEC
+    try:
+        ifreq = ctypes.create_string_buffer(struct.pack("16sH22x", b"lo", 0), 40)
+        _check(_libc.ioctl(fd, ctypes.c_ulong(0x8913), ifreq), "ioctl(SIOCGIFFLAGS)")
+        flags = struct.unpack_from("H", ifreq.raw, 16)[0] | 0x1   # IFF_UP
+        struct.pack_into("H", ifreq, 16, flags)
+        _check(_libc.ioctl(fd, ctypes.c_ulong(0x8914), ifreq), "ioctl(SIOCSIFFLAGS)")
+    finally:
+        os.close(fd)
 
 
 def errno_name(err: int) -> str:
