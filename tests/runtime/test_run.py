@@ -310,19 +310,30 @@ def test_fakeroot_quashes_chown_and_setuid(runner):
         assert "refused" in r.stdout
 
 
-def test_memory_and_pids_limits(runner):
+def test_memory_pids_and_cpu_limits(runner):
     def limits(spec):
-        spec["linux"]["resources"] = {"memory": {"limit": 64 * 1024 * 1024}, "pids": {"limit": 50}}
+        spec["linux"]["resources"] = {"memory": {"limit": 64 * 1024 * 1024}, "pids": {"limit": 50},
+                                      "cpu": {"quota": 50000, "period": 100000}}
     script = ("c=$(grep ':memory:' /proc/self/cgroup | cut -d: -f3); "
               "cat /sys/fs/cgroup/memory$c/memory.limit_in_bytes; "
-              "p=$(grep ':pids:' /proc/self/cgroup | cut -d: -f3); cat /sys/fs/cgroup/pids$p/pids.max")
-    r = runner.run(runner.bundle(["sh", "-c", script], mutate=limits))
+              "p=$(grep ':pids:' /proc/self/cgroup | cut -d: -f3); cat /sys/fs/cgroup/pids$p/pids.max; "
+              "q=$(grep ':cpu:' /proc/self/cgroup | cut -d: -f3); cat /sys/fs/cgroup/cpu$q/cpu.cfs_quota_us")
+    r = runner.run(runner.bundle(["sh", "-c", script], mutate=limits), "limited")
     if runner.rootless:
         assert "WARNING" in r.stderr and "ignored" in r.stderr
+        assert str(64 * 1024 * 1024) not in r.stdout     # the limits really are not there
     else:
-        assert r.returncode == 0
-        assert r.stdout.split() == [str(64 * 1024 * 1024), "50"], r.stdout + r.stderr
-        assert not os.path.exists("/sys/fs/cgroup/memory/baleine/" + f"c{runner.count}")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == [str(64 * 1024 * 1024), "50", "50000"], r.stdout + r.stderr
+        assert not os.path.exists("/sys/fs/cgroup/memory/baleine/limited")   # cleaned up
+
+
+def test_sysctl(runner):
+    def sysctl(spec):
+        spec["linux"]["sysctl"] = {"net.ipv4.ip_unprivileged_port_start": "0"}
+    r = runner.run(runner.bundle(["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"],
+                                 mutate=sysctl))
+    assert r.stdout.strip() == "0", r.stderr
 
 
 def test_probe_reports_the_rung(runner):

@@ -242,6 +242,12 @@ def prepare(ctx: MountContext, spec: dict, apt_conf: str | None) -> None:
 def finish(spec: dict) -> None:
     """After pivot_root: Docker's masks and read-only paths, then a read-only root if asked."""
     linux = spec.get("linux") or {}
+    for key, value in (linux.get("sysctl") or {}).items():
+        # Namespaced sysctls only (net.*, kernel.msg*, ...): the kernel refuses the others.
+        if "/" in key or ".." in key:
+            raise OSError(22, f"invalid sysctl {key!r}")
+        with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+            f.write(str(value))
     readonly_paths(linux.get("readonlyPaths"))
     mask_paths(linux.get("maskedPaths"))
     if (spec.get("root") or {}).get("readonly"):
