@@ -64,3 +64,4 @@ def test_secure_join_stays_in_root(tmp_path):
     assert secure_join(str(root), "/a/up/etc") == str(root / "etc")
     assert secure_join(str(root), "/a/dots/etc") == str(root / "etc")
     assert secure_join(str(root), "../../x") == str(root / "x")
+

@@ -33,6 +33,8 @@ def run(bundle_dir: str, container_id: str, *, state_dir: str, detach: bool = Fa
     if detach:
         process.run_detached(config, container_id, state_dir, stdio)
         return 0
+    if process.is_threaded():
+        return process.run_in_fork(config, container_id, state_dir, stdio)
     return process.Container(config, container_id, state_dir, stdio).run()
 
 

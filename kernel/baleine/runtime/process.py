@@ -492,6 +492,12 @@ class Container:
 
     def run(self) -> int:
         spec = self.spec
+        try:
+            if statefile.read(self.state_dir).get("status") == "running":
+                raise RuntimeStartError(f"container {self.id} already exists and is running", 125)
+        except RuntimeStartError as exc:
+            if "already exists" in exc.message:
+                raise
         flags, join = self._clone_flags()
         in_userns = bool(flags & sc.CLONE_NEWUSER) or any(k == "user" for k, _ in join)
         new_netns = bool(flags & sc.CLONE_NEWNET)
@@ -652,6 +658,48 @@ def run_detached(spec: dict, container_id: str, state_dir: str, stdio=None) -> i
     if "pid" not in payload:
         raise RuntimeStartError(payload["message"], payload.get("code"))
     return payload["pid"]
+
+
+def is_threaded() -> bool:
+    """clone() without fork()'s atfork handlers is only safe with a single thread
+    (another thread could hold a libc lock, e.g. malloc's, forever in the child)."""
+    try:
+        return len(os.listdir("/proc/self/task")) > 1
+    except OSError:
+        return True
+
+
+def run_in_fork(spec: dict, container_id: str, state_dir: str, stdio=None) -> int:
+    """Foreground run from a multi-threaded caller (a Jupyter kernel, say): a forked,
+    single-threaded child is the monitor; we forward signals to it and relay its status."""
+    r, w = os.pipe2(os.O_CLOEXEC)
+    forwarder = _Forwarder(False)
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+    pid = os.fork()
+    if pid == 0:
+        code = 125
+        try:
+            os.close(r)
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+            code = Container(spec, container_id, state_dir, stdio).run()
+        except RuntimeStartError as exc:
+            os.write(w, json.dumps({"message": exc.message, "code": exc.exit_code}).encode())
+        except BaseException as exc:  # noqa: B036
+            os.write(w, json.dumps({"message": str(exc), "code": 125}).encode())
+        os._exit(code)
+    os.close(w)
+    forwarder.pid = pid
+    forwarder.install()
+    signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    try:
+        status = _wait(pid)
+        error = _read_all(r)
+    finally:
+        os.close(r)
+        forwarder.restore()
+    if error:
+        _raise_reported(error)
+    return exit_status(status)
 
 
 # --------------------------------------------------------------------------- exec
