@@ -14,12 +14,17 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import KernelManager
 
+import baleine
+
 KERNEL_NAME = "baleine"
 
 
 @pytest.fixture(scope="session")
 def kernelspec_prefix(tmp_path_factory) -> Path:
     prefix = tmp_path_factory.mktemp("jupyter-prefix")
+    # pytest's `pythonpath` setting is not seen by subprocesses: give them the package too.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(baleine.__file__)))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
     subprocess.run([sys.executable, "-m", "baleine.kernel", "install", "--prefix", str(prefix)],
                    check=True, capture_output=True)
     data = prefix / "share" / "jupyter"
@@ -51,9 +56,9 @@ class Kernel:
     def execute(self, code: str, allow_stdin: bool = False) -> str:
         return self.kc.execute(code, allow_stdin=allow_stdin)
 
-    def collect(self, msg_id: str, timeout: float = 60, answers=None, on_input=None):
+    def collect(self, msg_id: str, timeout: float = 60, answers=None, answer=True):
         """Messages of one execution until idle: (reply content, [(seconds, type, content)]).
-        `answers` are typed into input requests in order."""
+        `answers` are typed into input requests in order (unless answer is False)."""
         answers = list(answers or [])
         start = time.monotonic()
         messages = []
@@ -63,9 +68,8 @@ class Kernel:
             try:
                 request = self.kc.get_stdin_msg(timeout=0.01)
                 messages.append((time.monotonic() - start, "input_request", request["content"]))
-                if on_input:
-                    on_input(request)
-                self.kc.input(answers.pop(0) if answers else "")
+                if answer:
+                    self.kc.input(answers.pop(0) if answers else "")
             except queue.Empty:
                 pass
             try:

@@ -46,3 +46,26 @@ def test_without_stdin_a_failed_read_is_reported(kernel):
 def test_piped_input_is_not_asked_for(kernel):
     reply, messages = kernel.run("echo piped | cat", allow_stdin=True)
     assert stdout_of(messages) == "piped\n" and not _requests(messages)
+
+
+def test_unanswered_request_is_dropped_when_the_reader_stops(kernel):
+    # A thread reads eagerly (as a `docker run -i` client may) then the program ends:
+    # the kernel must not wait for an answer nobody needs.
+    code = ("python3 -c 'import os, threading, time\n"
+            "threading.Thread(target=os.read, args=(0, 10), daemon=True).start()\n"
+            "time.sleep(1.5); print(\"finished\")'")
+    msg_id = kernel.execute(code, allow_stdin=True)
+    reply, messages = kernel.collect(msg_id, timeout=20, answer=False)
+    assert len(_requests(messages)) == 1
+    assert reply["status"] == "ok" and stdout_of(messages) == "finished\n"
+    assert kernel.run("echo next")[0]["status"] == "ok"
+
+
+def test_interrupt_while_asking(kernel):
+    msg_id = kernel.execute("cat", allow_stdin=True)
+    request = kernel.kc.get_stdin_msg(timeout=10)
+    assert request["msg_type"] == "input_request"
+    kernel.km.interrupt_kernel()
+    reply, _ = kernel.collect(msg_id, timeout=20, answer=False)
+    assert reply["ename"] == "KeyboardInterrupt"
+    assert kernel.run("echo next")[0]["status"] == "ok"

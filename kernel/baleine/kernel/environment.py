@@ -6,8 +6,10 @@ first on PATH. It lives in a stable per-venv cache folder (not /tmp, which would
 folder per killed kernel) and is rewritten only when its content changes.
 """
 
+import functools
 import hashlib
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -79,11 +81,16 @@ def package_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(baleine.__file__)))
 
 
+@functools.cache
 def pythonpath_needed() -> str | None:
-    """The package root if baleine is only importable through PYTHONPATH (not installed)."""
+    """The package root if a plain `python -P` elsewhere would not import this baleine
+    (it is not installed, only on PYTHONPATH or pytest's pythonpath)."""
     root = package_root()
-    entries = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return root if root in entries else None
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    probe = subprocess.run([sys.executable, "-P", "-c", "import baleine; print(baleine.__file__)"],
+                           env=env, cwd="/", capture_output=True, text=True)
+    found = os.path.dirname(os.path.dirname(os.path.abspath(probe.stdout.strip())))
+    return None if probe.returncode == 0 and found == root else root
 
 
 def _write_if_changed(path: Path, text: str, mode: int = 0o644) -> None:
