@@ -343,3 +343,32 @@ def test_probe_reports_the_rung(runner):
     assert info["rung"] == ("userns-single" if runner.rootless else "root")
     assert info["user_namespaces"] is True
     assert info["seccomp"]["pyseccomp"] is True
+
+
+def test_exec_with_terminal(runner):
+    import pty
+    bundle = runner.bundle(["sleep", "60"])
+    with open(os.path.join(runner.base, "tty.log"), "w") as log:
+        r = subprocess.run(runner.command("run", "-d", "-b", bundle, "ttyexec"), stdout=log,
+                           stderr=log, timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0
+    try:
+        runner.wait_running("ttyexec")
+        argv = runner.command("exec", "-t", "ttyexec", "sh", "-c", "tty; test -t 1 && echo yes")
+        pid, master = pty.fork()
+        if pid == 0:
+            os.execvp(argv[0], argv)
+        output = b""
+        while True:
+            try:
+                chunk = os.read(master, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, output
+        assert b"/dev/pts/" in output and b"yes" in output
+    finally:
+        subprocess.run(runner.command("kill", "ttyexec", "KILL"), timeout=30)
