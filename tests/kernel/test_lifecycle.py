@@ -84,3 +84,11 @@ def test_root_per_notebook(start_kernel, tmp_path):
     k = start_kernel(BALEINE_KERNEL_ROOT=".baleine")
     reply, messages = k.run("echo $BALEINE_ROOT")
     assert stdout_of(messages) == f"{tmp_path}/.baleine\n"
+
+
+def test_html_setting_for_every_cell(start_kernel):
+    k = start_kernel(BALEINE_KERNEL_HTML="1")
+    reply, messages = k.run("printf 'CONTAINER ID   IMAGE     NAMES\\nabc123         alpine    jolly\\n'")
+    data = [c["data"] for _, kind, c in messages if kind == "display_data"]
+    assert len(data) == 1 and "<td>jolly</td>" in data[0]["text/html"]
+    assert data[0]["text/plain"] == "CONTAINER ID   IMAGE     NAMES\nabc123         alpine    jolly\n"

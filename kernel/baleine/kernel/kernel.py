@@ -86,8 +86,12 @@ class BaleineKernel(Kernel):
             tables = display.TableCollector(self._send_display)
         out = LiveOutput(self._send_stdout if not silent else (lambda text: None), tables)
         ask = self._ask if allow_stdin else None
-        result = self.bash.run_cell(code, out, ask)
-        reply = self._reply(result)
+        try:
+            result = self.bash.run_cell(code, out, ask)
+        except KeyboardInterrupt:  # while reading the status after the cell
+            self.bash.recover()
+            result = CellResult(interrupted=True)
+        reply = self._reply(result, silent)
         if "layers" in options and reply["status"] == "ok" and not silent:
             self._show_layers(options["layers"])
         return reply
@@ -98,30 +102,31 @@ class BaleineKernel(Kernel):
     def _send_display(self, data: dict) -> None:
         self.send_response(self.iopub_socket, "display_data", {"data": data, "metadata": {}})
 
-    def _reply(self, result: CellResult) -> dict:
+    def _reply(self, result: CellResult, silent: bool = False) -> dict:
         if result.exited is not None:
             return self._error(
                 "ShellExited",
                 f"bash exited with status {result.exited} (exit or set -e in the cell); "
                 "a new bash session was started: variables, aliases and the current "
-                "folder are reset")
+                "folder are reset", silent)
         if result.interrupted:
-            return self._error("KeyboardInterrupt", "the command was interrupted")
+            return self._error("KeyboardInterrupt", "the command was interrupted", silent)
         if result.incomplete:
             return self._error(
                 "IncompleteCommand",
                 "the cell ends inside a command (an open quote or here-document, a "
-                "trailing \\, or a missing done/fi/esac/}); it was not run")
+                "trailing \\, or a missing done/fi/esac/}); it was not run", silent)
         if result.failure is not None:
             status, command = result.failure
             what = f"`{command}`" if command else "a command"
-            return self._error("CommandFailed", f"{what} exited with status {status}")
+            return self._error("CommandFailed", f"{what} exited with status {status}", silent)
         return {"status": "ok", "execution_count": self.execution_count,
                 "payload": [], "user_expressions": {}}
 
-    def _error(self, ename: str, evalue: str) -> dict:
+    def _error(self, ename: str, evalue: str, silent: bool = False) -> dict:
         content = {"ename": ename, "evalue": evalue, "traceback": [f"{ename}: {evalue}"]}
-        self.send_response(self.iopub_socket, "error", content)
+        if not silent:
+            self.send_response(self.iopub_socket, "error", content)
         return dict(content, status="error", execution_count=self.execution_count)
 
     def _show_layers(self, images: list[str]) -> None:

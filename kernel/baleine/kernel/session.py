@@ -171,6 +171,13 @@ class BashSession:
             raise
         return sink.text
 
+    def recover(self) -> None:
+        """Back to a prompt after an interrupt that came outside run_cell's own handling."""
+        try:
+            self._stop_foreground(_Collect())
+        except pexpect.EOF:
+            self._restart_after_exit()
+
     def _restart_after_exit(self) -> int:
         self.child.close()
         status = self.child.exitstatus
@@ -244,7 +251,8 @@ class BashSession:
                         call = f.read().split()
                     if int(call[0]) in _READ_SYSCALLS:
                         fd = int(call[1], 16)
-                        if os.readlink(f"/proc/{pid}/fd/{fd}") == self.tty:
+                        # /dev/tty: a password prompt opens the controlling terminal
+                        if os.readlink(f"/proc/{pid}/fd/{fd}") in (self.tty, "/dev/tty"):
                             # Output written before the read (a prompt) is not read yet:
                             # that is bash showing its own prompt, not a question.
                             return not select.select([self.child.child_fd], [], [], 0)[0]
