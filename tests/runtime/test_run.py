@@ -163,11 +163,36 @@ def _runtime_pid(runuser_pid: int) -> int:
 
 
 def test_init_annotation_makes_sigterm_kill(runner):
-    bundle = runner.bundle(["sh", "-c", "echo ready; exec sleep 60"],
-                           annotations={"org.baleine.init": "1"})
+    bundle = runner.bundle(["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$; "
+                            "echo ready; exec sleep 60"], annotations={"org.baleine.init": "1"})
     p = runner.popen("run", "-b", bundle, "init", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                      stdin=subprocess.DEVNULL, text=True)
+    first, pid = p.stdout.readline(), p.stdout.readline()
+    if os.path.exists("/usr/bin/tini-static"):
+        # Like docker run --init: tini is PID 1, the command its child.
+        assert first.split()[:2] == ["/dev/init", "--"], first
+        assert pid.strip() == "2"
     assert p.stdout.readline() == "ready\n"
+    time.sleep(0.2)
+    target = _runtime_pid(p.pid) if runner.rootless else p.pid
+    os.kill(target, signal.SIGTERM)
+    p.communicate(timeout=20)
+    assert p.returncode == 143
+
+
+def test_init_emulated_without_tini(runner, monkeypatch):
+    """Without a static init on the host, the monitor gives the same exit status."""
+    bundle = runner.bundle(["sh", "-c", "echo ready; exec sleep 60"],
+                           annotations={"org.baleine.init": "1"})
+    env_cmd = runner.command("run", "-b", bundle, "noinit")
+    # Point the candidate list at nothing through a tiny wrapper module.
+    i = env_cmd.index("-m")
+    env_cmd[i:i + 2] = ["-c", "import sys, runpy; import baleine.runtime.process as p; "
+                        "p.INIT_CANDIDATES = (); sys.argv[0] = 'x'; "
+                        "runpy.run_module('baleine.runtime', run_name='__main__')"]
+    p = subprocess.Popen(env_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, text=True)
+    assert p.stdout.readline() == "ready\n", p.stderr.read() if p.poll() is not None else ""
     time.sleep(0.2)
     target = _runtime_pid(p.pid) if runner.rootless else p.pid
     os.kill(target, signal.SIGTERM)

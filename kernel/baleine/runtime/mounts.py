@@ -33,6 +33,7 @@ _IGNORED = {"defaults", "z", "Z", "nocopy", "idmap", "ridmap"}
 
 DEVICES = ["null", "zero", "full", "random", "urandom", "tty"]
 APT_CONF_PATH = "/dev/.baleine-apt.conf"
+INIT_PATH = "/dev/init"   # tini-static from the host, for --init (Docker: /sbin/docker-init)
 
 
 def parse_options(options):
@@ -164,7 +165,8 @@ def mount_one(ctx: MountContext, m: dict) -> None:
         ctx.dev_is_tmpfs = True
 
 
-def setup_dev(ctx: MountContext, devices: list, apt_conf: str | None) -> None:
+def setup_dev(ctx: MountContext, devices: list, apt_conf: str | None,
+              init_binary: str | None = None) -> None:
     """Device nodes as bind mounts of the host's (mknod is refused in a user namespace)."""
     if not ctx.dev_is_tmpfs:
         return
@@ -195,6 +197,10 @@ def setup_dev(ctx: MountContext, devices: list, apt_conf: str | None) -> None:
         target = os.path.join(ctx.root, APT_CONF_PATH.lstrip("/"))
         _make_target(target, False)
         _bind(apt_conf, target, sc.MS_BIND | sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV, 0)
+    if init_binary:
+        target = os.path.join(ctx.root, INIT_PATH.lstrip("/"))
+        _make_target(target, False)
+        _bind(init_binary, target, sc.MS_BIND | sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV, 0)
 
 
 def enter_root(root: str) -> None:
@@ -228,14 +234,15 @@ def readonly_paths(paths) -> None:
         remount_bind(path, sc.MS_RDONLY)
 
 
-def prepare(ctx: MountContext, spec: dict, apt_conf: str | None) -> None:
+def prepare(ctx: MountContext, spec: dict, apt_conf: str | None,
+            init_binary: str | None = None) -> None:
     """Everything up to and including pivot_root; the caller then masks paths."""
     # Nothing we do may propagate back to the host.
     sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
     sc.mount(ctx.root, ctx.root, None, sc.MS_BIND | sc.MS_REC)
     for m in spec.get("mounts") or ():
         mount_one(ctx, m)
-    setup_dev(ctx, (spec.get("linux") or {}).get("devices"), apt_conf)
+    setup_dev(ctx, (spec.get("linux") or {}).get("devices"), apt_conf, init_binary)
     enter_root(ctx.root)
 
 

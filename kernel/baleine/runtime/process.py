@@ -127,6 +127,7 @@ class Proc:
         self.top = caps.last_cap()
         self.terminal = bool(process.get("terminal"))
         self.slave = None
+        self.init = None   # path of tini inside the container, for --init
 
     def env_value(self, key: str):
         value = None
@@ -296,7 +297,12 @@ def become(p: Proc) -> None:
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     try:
-        os.execve(path, p.args, dict(e.split("=", 1) if "=" in e else (e, "") for e in p.env))
+        env = dict(e.split("=", 1) if "=" in e else (e, "") for e in p.env)
+        if p.init:
+            # tini is PID 1: it forwards signals and reaps orphans; it execvp()s the command,
+            # which we looked up above only to give Docker's errors.
+            os.execve(p.init, [p.init, "--", *p.args], env)
+        os.execve(path, p.args, env)
     except OSError as exc:
         raise RuntimeStartError(START_PREFIX + f'exec: "{p.args[0]}": {exc.strerror.lower()}') from None
 
@@ -336,6 +342,19 @@ class _Forwarder:
                 os.kill(pid, signum)
         except ProcessLookupError:
             pass
+
+
+INIT_CANDIDATES = ("/usr/bin/tini-static", "/usr/libexec/docker/docker-init",
+                   "/usr/bin/docker-init", "/usr/local/bin/tini-static")
+
+
+def find_init() -> str | None:
+    """A static init on the host (Debian's `tini` package ships tini-static).  Without
+    one, the monitor emulates the init's signal behaviour (see _Forwarder)."""
+    for path in INIT_CANDIDATES:
+        if os.access(path, os.X_OK):
+            return path
+    return None
 
 
 def _catches(pid: int, signum: int) -> bool:
@@ -505,11 +524,14 @@ class Container:
             raise RuntimeStartError(
                 "running without root needs a user namespace in the bundle (linux.namespaces)", 125)
         apt_conf = self._apt_conf()
+        init_binary = find_init() if specmod.annotation(spec, specmod.ANNOTATION_INIT) else None
         ctx = mounts.MountContext(spec["_root_path"], spec["_bundle"], in_userns, new_netns)
         process = spec["process"]
         sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         p = Proc(process, self.fakeroot, self.stdio, err_w)
+        if init_binary:
+            p.init = mounts.INIT_PATH
         sock_parent = sock_child = None
         if p.terminal:
             import fcntl, socket  # noqa: E401,F401  (needed inside the root by _open_pty)
@@ -543,7 +565,7 @@ class Container:
                     sc.sethostname(spec["hostname"])
                 if new_netns:
                     sc.loopback_up()
-                mounts.prepare(ctx, spec, apt_conf)
+                mounts.prepare(ctx, spec, apt_conf, init_binary)
                 if p.terminal:
                     p.slave = _open_pty(sock_child)
                     sock_child.close()
