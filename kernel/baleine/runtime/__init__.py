@@ -73,16 +73,16 @@ def exec_(state_dir: str, args: list[str], *, env: list[str] | None = None,
 def kill(state_dir: str, sig=15) -> None:
     """Send `sig` (number or name: 9, "KILL", "SIGKILL") to the container's process."""
     import os
-    import signal as signals
-    from . import spec, statefile
+    from . import statefile
     number = _signal_number(sig)
     current = statefile.read(state_dir)
     if current.get("status") != "running":
         raise RuntimeStartError(f"container {current.get('id')} is not running", 125)
     target = current["pid"]
-    if (current.get("annotations") or {}).get(spec.ANNOTATION_INIT) in ("1", "true") \
-            and current.get("monitor_pid") and number in (1, 2, 3, 10, 12, 15):
-        target = current["monitor_pid"]   # the monitor emulates the init's default actions
+    monitor = current.get("monitor_pid")
+    if current.get("init") == "emulated" and number in (1, 2, 3, 10, 12, 15) and monitor \
+            and statefile.start_ticks(monitor) == current.get("monitor_start_ticks"):
+        target = monitor   # the monitor emulates the init's default actions
     os.kill(target, number)
 
 

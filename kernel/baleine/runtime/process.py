@@ -484,6 +484,7 @@ class Container:
         self.fakeroot = specmod.annotation(spec, specmod.ANNOTATION_FAKEROOT)
         self.namespaces = specmod.namespaces(spec)
         self.cgroup_paths: list[str] = []
+        self.init_mode = None   # --init: "tini" (PID 1 is tini) or "emulated" (by the monitor)
 
     def _clone_flags(self) -> tuple[int, list]:
         flags, join = 0, []
@@ -525,6 +526,8 @@ class Container:
                 "running without root needs a user namespace in the bundle (linux.namespaces)", 125)
         apt_conf = self._apt_conf()
         init_binary = find_init() if specmod.annotation(spec, specmod.ANNOTATION_INIT) else None
+        if specmod.annotation(spec, specmod.ANNOTATION_INIT):
+            self.init_mode = "tini" if init_binary else "emulated"
         ctx = mounts.MountContext(spec["_root_path"], spec["_bundle"], in_userns, new_netns)
         process = spec["process"]
         sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
@@ -640,7 +643,8 @@ class Container:
         return {
             "ociVersion": self.spec.get("ociVersion", "1.0.2"), "id": self.id,
             "status": "running", "pid": pid, "start_ticks": statefile.start_ticks(pid),
-            "monitor_pid": os.getpid(), "bundle": self.spec["_bundle"],
+            "monitor_pid": os.getpid(), "monitor_start_ticks": statefile.start_ticks(os.getpid()),
+            "init": self.init_mode, "bundle": self.spec["_bundle"],
             "rootfs": self.spec["_root_path"], "startedAt": statefile.now_iso(),
             "annotations": self.spec.get("annotations") or {}, "cgroups": self.cgroup_paths,
             "exit_code": None,
