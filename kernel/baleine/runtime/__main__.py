@@ -21,7 +21,19 @@ USAGE = __doc__.split("\n\n")[1]
 def _default_root() -> str:
     if os.geteuid() == 0:
         return "/run/baleine-runtime"
-    base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/baleine-runtime-{os.geteuid()}"
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if not base:
+        # A predictable name in /tmp: make sure it is ours and private, or another user
+        # could plant state files that make `kill` signal the wrong process.
+        base = f"/tmp/baleine-runtime-{os.geteuid()}"
+        try:
+            os.mkdir(base, 0o700)
+        except FileExistsError:
+            pass
+        st = os.lstat(base)
+        if not os.path.isdir(base) or os.path.islink(base) or st.st_uid != os.geteuid() \
+                or st.st_mode & 0o077:
+            _fail(f"{base} is not a private directory of ours: use --root")
     return os.path.join(base, "baleine-runtime")
 
 
