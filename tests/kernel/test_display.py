@@ -1,6 +1,5 @@
 """Opt-in HTML tables and the layer-sharing diagram; the default output stays text."""
 
-import json
 import tarfile
 
 import pytest

@@ -1,7 +1,6 @@
 """Interrupt: the running command's process group gets SIGINT and the reply is an error,
 so nbval reports a timed-out cell as a failure (bash_kernel's 'abort' made it pass)."""
 
-import json
 import os
 import subprocess
 import sys
@@ -60,11 +59,15 @@ def test_interrupt_docker_run(kernel):
     if help_.returncode != 0:
         # TODO: enable once `baleine run` exists (issue: container commands).
         pytest.skip("`docker run` is not implemented by baleine yet")
-    reply, messages = kernel.run("docker images -q | head -1")
-    image = stdout_of(messages).strip()
-    if not image:
-        pytest.skip("no local image to run (the test engine root is empty)")
-    code = f"docker run --rm {image} sh -c 'trap \"echo got SIGINT; exit 130\" INT; echo ready; sleep 30 & wait'"
+    # The busybox stand-in that scripts/base_images.py caches, imported into the test root.
+    tarball = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                           "baleine", "base", "busybox.tar")
+    if not os.path.exists(tarball):
+        pytest.skip("no busybox tarball (scripts/base_images.py makes it)")
+    reply, messages = kernel.run(f"docker import {tarball} kernel-busybox:latest")
+    assert reply["status"] == "ok", stdout_of(messages)
+    code = ("docker run --rm kernel-busybox:latest "
+            "sh -c 'trap \"echo got SIGINT; exit 130\" INT; echo ready; sleep 30 & wait'")
     reply, messages, took = _interrupt_after(kernel, code, 5.0)
     assert reply["ename"] == "KeyboardInterrupt" and took < 10
     assert "got SIGINT" in stdout_of(messages)

@@ -13,7 +13,6 @@ Magics (first line of a cell, opt-in; the default output stays exactly Docker's)
 BALEINE_KERNEL_HTML=1 in the kernel's environment turns HTML tables on for every cell.
 """
 
-import json
 import os
 import re
 import shlex
