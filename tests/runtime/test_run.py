@@ -397,3 +397,25 @@ def test_exec_with_terminal(runner):
         assert b"/dev/pts/" in output and b"yes" in output
     finally:
         subprocess.run(runner.command("kill", "ttyexec", "KILL"), timeout=30)
+
+
+def test_join_network_namespace_of_another_container(root_runner):
+    """`--network container:A`: a namespace given by path is joined, not created."""
+    a = root_runner.bundle(["sleep", "60"])
+    with open(os.path.join(root_runner.base, "a.log"), "w") as log:
+        subprocess.run(root_runner.command("run", "-d", "-b", a, "neta"), stdout=log, stderr=log,
+                       stdin=subprocess.DEVNULL, timeout=30, check=True)
+    try:
+        pid = root_runner.wait_running("neta")["pid"]
+        theirs = os.readlink(f"/proc/{pid}/ns/net")
+
+        def join(spec):
+            for ns in spec["linux"]["namespaces"]:
+                if ns["type"] == "network":
+                    ns["path"] = f"/proc/{pid}/ns/net"
+        r = root_runner.run(root_runner.bundle(["readlink", "/proc/self/ns/net"], mutate=join))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == theirs
+        assert theirs != os.readlink("/proc/self/ns/net")
+    finally:
+        subprocess.run(root_runner.command("kill", "neta", "KILL"), timeout=30)
