@@ -132,3 +132,11 @@ def test_course_shapes(kernel, tmp_path):
     reply, messages = kernel.run(code)
     assert reply["status"] == "ok", messages
     assert stdout_of(messages) == f"{tmp_path}/sub\n{tmp_path}\nLOUD it\na\nb\nheredoc 2\n1\n"
+
+
+def test_lines_longer_than_the_terminal_keeps(kernel):
+    # A pty line holds 4095 bytes; such a cell is read by bash from a file instead.
+    long_word = "x" * 6000
+    reply, messages = kernel.run(f"alias n=wc\necho {long_word} | n -c\nfalse\necho done")
+    assert stdout_of(messages) == "6001\ndone\n"
+    assert reply["evalue"] == "`false` exited with status 1"

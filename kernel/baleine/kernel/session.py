@@ -16,6 +16,7 @@ import secrets
 import select
 import shlex
 import signal
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -33,6 +34,7 @@ _READ_SYSCALLS = {
 
 POLL = 0.1          # seconds between checks while a command runs silently
 STOP_GRACE = 3.0    # seconds a job gets after each signal before a harder one
+MAX_LINE = 4000     # bytes: the pty's line discipline drops what goes past 4095
 
 
 class SessionTimeout(Exception):
@@ -118,13 +120,25 @@ class BashSession:
 
     def run_cell(self, code: str, out, ask: AskInput | None = None) -> CellResult:
         """Send the cell line by line, streaming output to `out` (an output.LiveOutput)."""
+        lines = [line.rstrip("\r") for line in code.split("\n")]
+        if max(len(line.encode()) for line in lines) < MAX_LINE:
+            return self._run_lines(lines, out, ask)
+        # The terminal keeps at most 4095 bytes of a line: bash reads a long one from a file.
+        fd, path = tempfile.mkstemp(prefix="baleine-cell-", suffix=".sh")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            return self._run_lines([f". {shlex.quote(path)}"], out, ask)
+        finally:
+            os.unlink(path)
+
+    def _run_lines(self, lines: list[str], out, ask: AskInput | None) -> CellResult:
         result = CellResult()
         failures_before = self.failures
         block: list[str] = []  # lines of the command being entered (PS2 continuations)
         trapped = False
         try:
-            for line in code.split("\n"):
-                line = line.rstrip("\r")
+            for line in lines:
                 if not block and (not line.strip() or line.lstrip().startswith("#")):
                     continue  # nothing to run, and bash would repeat the last $?
                 block.append(line)
