@@ -140,3 +140,10 @@ def test_lines_longer_than_the_terminal_keeps(kernel):
     reply, messages = kernel.run(f"alias n=wc\necho {long_word} | n -c\nfalse\necho done")
     assert stdout_of(messages) == "6001\ndone\n"
     assert reply["evalue"] == "`false` exited with status 1"
+
+
+def test_killed_shell_is_restarted(kernel):
+    reply, _ = kernel.run("kill -9 $$")
+    assert reply["ename"] == "ShellExited" and "status 137" in reply["evalue"]
+    reply, messages = kernel.run("echo back")
+    assert stdout_of(messages) == "back\n"

@@ -105,7 +105,7 @@ class BaleineKernel(Kernel):
         if result.exited is not None:
             return self._error(
                 "ShellExited",
-                f"bash exited with status {result.exited} (exit or set -e in the cell); "
+                f"bash exited with status {result.exited} (exit, set -e or a signal); "
                 "a new bash session was started: variables, aliases and the current "
                 "folder are reset", silent)
         if result.interrupted:
@@ -171,10 +171,19 @@ class BaleineKernel(Kernel):
     # -- completion, inspection, shutdown ----------------------------------------------
 
     async def do_complete(self, code, cursor_pos):
-        return completion.complete(self.bash, code, cursor_pos)
+        try:
+            return completion.complete(self.bash, code, cursor_pos)
+        except Exception:  # never leave the frontend waiting for a reply
+            self.log.warning("completion failed", exc_info=True)
+            return {"matches": [], "cursor_start": cursor_pos, "cursor_end": cursor_pos,
+                    "metadata": {}, "status": "ok"}
 
     async def do_inspect(self, code, cursor_pos, detail_level=0, omit_sections=()):
-        return completion.inspect(self.bash, code, cursor_pos)
+        try:
+            return completion.inspect(self.bash, code, cursor_pos)
+        except Exception:
+            self.log.warning("inspection failed", exc_info=True)
+            return {"status": "ok", "found": False, "data": {}, "metadata": {}}
 
     async def do_shutdown(self, restart):
         self.bash.close()

@@ -164,7 +164,7 @@ class BashSession:
             except pexpect.EOF:
                 result.exited = self._restart_after_exit()
                 return result
-        except pexpect.EOF:
+        except (pexpect.EOF, OSError):  # OSError: writing to a pty whose bash is gone
             result.exited = self._restart_after_exit()
             return result
         if self.failures != failures_before:
