@@ -69,12 +69,18 @@ def test_layers_magic(kernel, tmp_path):
     tar = tmp_path / "rootfs.tar"
     with tarfile.open(tar, "w") as t:
         t.add(tmp_path / "f", arcname="f")
-    reply, messages = kernel.run(f"docker import {tar} layers-test:1 >/dev/null && docker tag layers-test:1 layers-test:2")
+    # Two imports of one tarball: two images (other config) sharing their only layer.
+    reply, messages = kernel.run(f"docker import -m one {tar} layers-test:1 >/dev/null\n"
+                                 f"docker import -m two {tar} layers-test:2 >/dev/null\n"
+                                 "docker tag layers-test:2 layers-test:again")
     if reply["status"] != "ok":
         pytest.skip(f"docker import/tag not available: {stdout_of(messages)}")
-    reply, messages = kernel.run("%%baleine layers layers-test:1 layers-test:2\necho cell ran")
+    reply, messages = kernel.run("%%baleine layers layers-test:1 layers-test:2 layers-test:again\n"
+                                 "echo cell ran")
     assert reply["status"] == "ok"
     assert stdout_of(messages) == "cell ran\n"
     [data] = _displays(messages)
-    assert "layers-test:1" in data["text/plain"] and "*" in data["text/plain"]
+    lines = data["text/plain"].splitlines()
+    assert lines[0].startswith("layers-test:1: [") and lines[0].endswith("*]")
+    assert lines[1].startswith("layers-test:2, layers-test:again: [")  # one row per image
     assert data["image/svg+xml"].startswith("<svg")

@@ -74,18 +74,27 @@ def _short(digest: str) -> str:
     return digest.split(":", 1)[-1][:12]
 
 
-def layer_rows(inspected: list[dict]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """(image name, [(chain id, diff id)]) per image. A chain id names a layer *with* the
-    layers under it, so two images show the same box exactly when they share that part of
-    the stack; the diff id is what `docker image inspect` shows."""
+def layer_rows(inspected: list[dict], names: list[str] | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(image name, [(chain id, diff id)]) per image, one row per image ID, named by the
+    names asked for (`names`, in the order `docker image inspect` got them) or its first tag.
+    A chain id names a layer *with* the layers under it, so two images show the same box
+    exactly when they share that part of the stack; the diff id is what inspect shows."""
+    labels: dict[str, list[str]] = {}
+    images: dict[str, dict] = {}
+    for i, image in enumerate(inspected):
+        key = image.get("Id", str(i))
+        images.setdefault(key, image)
+        name = names[i] if names and len(names) == len(inspected) else \
+            (image.get("RepoTags") or [_short(key)])[0]
+        if name not in labels.setdefault(key, []):
+            labels[key].append(name)
     rows = []
-    for image in inspected:
-        name = (image.get("RepoTags") or [_short(image.get("Id", "?"))])[0]
+    for key, image in images.items():
         chain, chains = "", []
         for diff_id in (image.get("RootFS") or {}).get("Layers") or []:
             chain = hashlib.sha256(f"{chain} {diff_id}".encode()).hexdigest() if chain else diff_id
             chains.append((chain, diff_id))
-        rows.append((name, chains))
+        rows.append((", ".join(labels[key]), chains))
     return rows
 
 
@@ -140,6 +149,6 @@ def layers_svg(rows) -> str:
     return "\n".join(out)
 
 
-def layers_display(inspect_json: str) -> dict:
-    rows = layer_rows(json.loads(inspect_json))
+def layers_display(inspect_json: str, names: list[str] | None = None) -> dict:
+    rows = layer_rows(json.loads(inspect_json), names)
     return {"text/plain": layers_text(rows), "image/svg+xml": layers_svg(rows)}

@@ -139,7 +139,7 @@ class BaleineKernel(Kernel):
                 return
             args = " ".join(shlex.quote(i) for i in images)
             text = self.bash.run_quiet(f"docker image inspect {args} 2>&1", timeout=60)
-            self._send_display(display.layers_display(text))
+            self._send_display(display.layers_display(text, images))
         except (ValueError, SessionTimeout) as err:
             self.send_response(self.iopub_socket, "stream", {
                 "name": "stderr", "text": f"layers: cannot read `docker image inspect`: {err}\n"})
