@@ -258,7 +258,7 @@ class BashSession:
             group = os.tcgetpgrp(self.child.child_fd)
         except OSError:
             return False
-        for pid in _process_group(group):
+        for pid in _process_group(group, self.child.pid):
             for task in _listdir(f"/proc/{pid}/task"):
                 try:
                     with open(f"/proc/{pid}/task/{task}/syscall") as f:
@@ -318,17 +318,29 @@ def _listdir(path: str) -> list[str]:
         return []
 
 
-def _process_group(group: int) -> list[int]:
-    """The processes of a process group (field 5 of /proc/PID/stat)."""
+def _process_group(group: int, ancestor: int) -> list[int]:
+    """The processes of a process group among `ancestor` and its descendants (walking
+    /proc/PID/task/TID/children is cheap; scanning all of /proc is the fallback)."""
+    if not os.path.exists(f"/proc/{ancestor}/task/{ancestor}/children"):
+        candidates = [int(n) for n in _listdir("/proc") if n.isdigit()]
+    else:
+        candidates, todo = [], [ancestor]
+        while todo:
+            pid = todo.pop()
+            candidates.append(pid)
+            for task in _listdir(f"/proc/{pid}/task"):
+                try:
+                    with open(f"/proc/{pid}/task/{task}/children") as f:
+                        todo.extend(int(c) for c in f.read().split())
+                except OSError:
+                    continue
     members = []
-    for name in _listdir("/proc"):
-        if not name.isdigit():
-            continue
+    for pid in candidates:
         try:
-            with open(f"/proc/{name}/stat") as f:
+            with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[2]) == group:
-                members.append(int(name))
+            if int(fields[2]) == group:  # field 5 of stat: the process group
+                members.append(pid)
         except (OSError, IndexError, ValueError):
             continue
     return members
