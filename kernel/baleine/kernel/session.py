@@ -112,10 +112,6 @@ class BashSession:
             self.child.close(force=True)  # SIGHUP: bash passes it on to its jobs
             self.child = None
 
-    def restart(self) -> None:
-        self.close()
-        self.start()
-
     # -- running a cell ---------------------------------------------------------------
 
     def run_cell(self, code: str, out, ask: AskInput | None = None) -> CellResult:
