@@ -17,6 +17,7 @@ def test_kernelspec(kernelspec_prefix):
     assert spec["language"] == "bash"
     assert spec["argv"][1:4] == ["-P", "-m", "baleine.kernel"]
     assert "codemirror_mode" not in spec  # it belongs to language_info
+    assert folder.stat().st_mode & 0o755 == 0o755  # readable by every user
     for size in (32, 64):
         data = (folder / f"logo-{size}x{size}.png").read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -33,6 +33,7 @@ def install(user: bool = False, prefix: str | None = None) -> str:
     """Install the kernelspec; return the folder it went to."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        folder.chmod(0o755)  # copied as is: a 0700 temp folder would hide it from other users
         (folder / "kernel.json").write_text(json.dumps(kernel_json(), indent=1) + "\n")
         if all((logo.RESOURCES / f"logo-{s}x{s}.png").exists() for s in (32, 64)):
             for s in (32, 64):
