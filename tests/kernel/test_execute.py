@@ -112,7 +112,7 @@ def test_docker_is_baleine_everywhere(kernel, tmp_path):
     script.write_text("#!/bin/sh\ncommand -v docker\n")
     script.chmod(0o755)
     code = (f"type -P docker\nsh -c 'command -v docker'\n( command -v docker )\n"
-            f"bash {script}\n{script}\nwhich -a docker | head -1\nenv docker --version")
+            f"bash {script}\n{script}\nwhich -a docker | head -1\nenv docker --version\ntype docker")
     reply, messages = kernel.run(code)
     assert reply["status"] == "ok", messages
     lines = stdout_of(messages).splitlines()
@@ -121,6 +121,7 @@ def test_docker_is_baleine_everywhere(kernel, tmp_path):
     assert lines[1:6] == [shim] * 5
     assert REAL_DOCKER not in lines
     assert lines[6].startswith("Baleine")
+    assert lines[7] == f"docker is {shim}"
 
 
 def test_course_shapes(kernel, tmp_path):
