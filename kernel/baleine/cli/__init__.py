@@ -30,6 +30,35 @@ COMMANDS = {
     "image load": "archive:load",
     "save": "archive:save",
     "image save": "archive:save",
+    "run": "containers:run",
+    "container run": "containers:run",
+    "create": "containers:create_cmd",
+    "container create": "containers:create_cmd",
+    "start": "containers:start",
+    "container start": "containers:start",
+    "stop": "containers:stop",
+    "container stop": "containers:stop",
+    "kill": "containers:kill",
+    "container kill": "containers:kill",
+    "restart": "containers:restart",
+    "container restart": "containers:restart",
+    "wait": "containers:wait",
+    "container wait": "containers:wait",
+    "rm": "containers:rm",
+    "container rm": "containers:rm",
+    "container remove": "containers:rm",
+    "rename": "containers:rename",
+    "container rename": "containers:rename",
+    "container prune": "containers:prune",
+    "commit": "containers:commit",
+    "container commit": "containers:commit",
+    "ps": "containers:ps",
+    "container ls": "containers:ps",
+    "container list": "containers:ps",
+    "container ps": "containers:ps",
+    "logs": "containers:logs",
+    "container logs": "containers:logs",
+    "container inspect": "containers:inspect",
     "version": "system:version",
     "info": "system:info",
     "system info": "system:info",
@@ -49,6 +78,8 @@ Usage:  docker [OPTIONS] COMMAND
 A self-sufficient runtime for containers (Baleine: daemonless and rootless, in Python)
 
 Common Commands:
+  run         Create and run a new container from an image
+  ps          List containers
   images      List images
   history     Show the history of an image
   import      Import the contents from a tarball to create a filesystem image
@@ -61,6 +92,7 @@ Common Commands:
   version     Show the Docker version information
 
 Management Commands:
+  container   Manage containers
   image       Manage images
   system      Manage Docker
 

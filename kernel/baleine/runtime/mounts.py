@@ -6,6 +6,7 @@ import os
 import stat
 
 from . import syscalls as sc
+from .spec import ANNOTATION_OVERLAY
 from .paths import secure_join
 
 _FLAGS = {
@@ -239,11 +240,26 @@ def prepare(ctx: MountContext, spec: dict, apt_conf: str | None,
     """Everything up to and including pivot_root; the caller then masks paths."""
     # Nothing we do may propagate back to the host.
     sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
-    sc.mount(ctx.root, ctx.root, None, sc.MS_BIND | sc.MS_REC)
+    overlay = (spec.get("annotations") or {}).get(ANNOTATION_OVERLAY)
+    if overlay:
+        mount_overlay(ctx.root, overlay)
+    else:
+        sc.mount(ctx.root, ctx.root, None, sc.MS_BIND | sc.MS_REC)
     for m in spec.get("mounts") or ():
         mount_one(ctx, m)
     setup_dev(ctx, (spec.get("linux") or {}).get("devices"), apt_conf, init_binary)
     enter_root(ctx.root)
+
+
+def mount_overlay(target: str, description: str) -> None:
+    """The container's root as an overlay of the image layers, mounted here because without
+    root only a mount namespace owned by our user namespace may mount it (`userxattr`)."""
+    import json
+    o = json.loads(description)
+    options = f"lowerdir={':'.join(o['lowerdir'])},upperdir={o['upperdir']},workdir={o['workdir']}"
+    if o.get("userxattr"):
+        options += ",userxattr"
+    sc.mount("overlay", target, "overlay", 0, options)
 
 
 def finish(spec: dict) -> None:

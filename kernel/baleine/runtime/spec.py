@@ -17,6 +17,7 @@ READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysr
 
 # Annotations the engine may set on the bundle.
 ANNOTATION_FAKEROOT = "org.baleine.fakeroot"   # seccomp chown/set*id -> 0, APT sandbox user root
+ANNOTATION_OVERLAY = "org.baleine.rootfs.overlay"  # JSON {lowerdir: [...], upperdir, workdir, userxattr}
 ANNOTATION_INIT = "org.baleine.init"           # --init: the monitor acts as the init for signals
 
 

@@ -1,0 +1,62 @@
+"""`docker commit`: the container's writable layer becomes a new image on top of its own."""
+
+from __future__ import annotations
+
+import copy
+import os
+
+from baleine import times
+from baleine.errors import DaemonError
+from baleine.engine.containers import Container
+
+# Fields of the container's config that the new image keeps (Docker's commit merge).
+IMAGE_CONFIG_KEYS = ("User", "ExposedPorts", "Env", "Cmd", "Healthcheck", "ArgsEscaped", "Volumes",
+                     "WorkingDir", "Entrypoint", "OnBuild", "Labels", "StopSignal", "Shell")
+
+
+def commit(store, container: Container, refs, *, author: str = "", message: str = "",
+           changes: list[str] = ()) -> str:
+    from baleine import snapshot
+    from baleine.archive.common import layer_descriptor, write_image
+    from baleine.archive.tarball import apply_changes
+    from baleine.layers import diff_overlay_upper
+
+    try:
+        image = store.lookup(container.record["Image"])
+    except Exception:
+        raise DaemonError(f"the image of container {container.id[:12]} was removed") from None
+    upper = os.path.join(container.dir, "upper")
+    rootless = os.geteuid() != 0
+    ids = {"uid_map": {os.geteuid(): 0}, "gid_map": {os.getegid(): 0}} if rootless else {}
+    writer = store.writer()
+    with writer:
+        result = diff_overlay_upper(upper, writer, metadata=snapshot.lower_metadata(store, image), **ids)
+        config = copy.deepcopy(image.config)
+        record_config = container.record["Config"]
+        new_config = {k: copy.deepcopy(record_config[k]) for k in IMAGE_CONFIG_KEYS
+                      if record_config.get(k) not in (None, "", [], {})}
+        config["config"] = apply_changes(new_config, list(changes))
+        now = times.rfc3339_nano()
+        config["created"] = now
+        config["parent"] = image.id  # a local parent: `history` shows its ID on its top row
+        if author:
+            config["author"] = author
+        else:
+            config.pop("author", None)
+        empty = result.entries == 0
+        entry = {"created": now, "created_by": " ".join(record_config.get("Cmd") or [])}
+        if author:
+            entry["author"] = author
+        if message:
+            entry["comment"] = message
+        if empty:
+            entry["empty_layer"] = True
+        config["history"] = list(config.get("history") or []) + [entry]
+        layers = list(image.layers)
+        with store.transaction() as txn:
+            if not empty:
+                diff_id = txn.add_blob(writer)
+                config["rootfs"]["diff_ids"] = list(image.diff_ids) + [diff_id]
+                layers.append(layer_descriptor(diff_id, writer.size))
+            image_id, _ = write_image(txn, config, layers, refs)
+    return image_id

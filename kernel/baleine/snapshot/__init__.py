@@ -1,0 +1,106 @@
+"""Container root file systems: image layers unpacked once each, stacked with overlayfs.
+
+    $BALEINE_ROOT/layers/<diff_id hex>/diff             one unpacked layer (an overlay lowerdir)
+    $BALEINE_ROOT/layers/<diff_id hex>/diff.meta.json   its intended owners and modes (sidecar)
+    <container dir>/upper, <container dir>/work         the container's writable layer
+
+Layers are unpacked with overlay-style whiteouts (`trusted.*` xattrs as root, `user.*` with
+`userxattr` without root), into a temporary directory renamed into place, so a crash never
+leaves a half layer. The overlay itself is mounted by the runtime, inside the container's
+mount (and user) namespace: see `overlay_annotation`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+OVERLAY_ANNOTATION = "org.baleine.rootfs.overlay"
+
+
+def rootless() -> bool:
+    return os.geteuid() != 0
+
+
+def layers_dir(root: str) -> str:
+    return os.path.join(root, "layers")
+
+
+def layer_path(root: str, diff_id: str) -> str:
+    return os.path.join(layers_dir(root), diff_id.partition(":")[2], "diff")
+
+
+def ensure_layer(store, descriptor: dict, diff_id: str) -> str:
+    """The unpacked directory of one layer, unpacking it on first use."""
+    from baleine.layers import apply_blob
+
+    final = os.path.dirname(layer_path(store.root, diff_id))
+    if os.path.isdir(final):
+        return os.path.join(final, "diff")
+    os.makedirs(layers_dir(store.root), mode=0o700, exist_ok=True)
+    tmp = os.path.join(layers_dir(store.root), f".tmp-{os.getpid()}-{os.urandom(4).hex()}")
+    os.makedirs(os.path.join(tmp, "diff"), mode=0o755)
+    try:
+        with store.open_blob(descriptor["digest"]) as blob:
+            apply_blob(blob, os.path.join(tmp, "diff"), expected_digest=descriptor["digest"],
+                       whiteout_format="overlay-userxattr" if rootless() else "overlay",
+                       exact_modes=not rootless(), expected_diff_id=diff_id)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not os.path.isdir(final):  # another process won the race: use its copy
+                raise
+    finally:
+        if os.path.exists(tmp):
+            remove_tree(tmp)
+    return os.path.join(final, "diff")
+
+
+def prepare(store, image, container_dir: str) -> dict:
+    """Unpack the image's layers and create the container's upper and work directories.
+
+    Returns the overlay description the runtime mounts at the bundle's rootfs."""
+    lowers = [ensure_layer(store, d, diff_id) for d, diff_id in zip(image.layers, image.diff_ids)]
+    upper = os.path.join(container_dir, "upper")
+    work = os.path.join(container_dir, "work")
+    for d in (upper, work):
+        os.makedirs(d, mode=0o755, exist_ok=True)
+    if not lowers:  # FROM scratch: overlay needs a lower directory
+        empty = os.path.join(container_dir, "empty")
+        os.makedirs(empty, exist_ok=True)
+        lowers = [empty]
+    return {"lowerdir": list(reversed(lowers)), "upperdir": upper, "workdir": work,
+            "userxattr": rootless()}
+
+
+def overlay_annotation(overlay: dict) -> str:
+    return json.dumps(overlay, separators=(",", ":"))
+
+
+def lower_metadata(store, image):
+    """The sidecars of the image's layers, top first, for diffs of a container's upper dir."""
+    from collections import ChainMap
+
+    from baleine.layers import Metadata, sidecar_path
+
+    return ChainMap(*[Metadata.load(sidecar_path(layer_path(store.root, diff_id)))
+                      for diff_id in reversed(image.diff_ids)])
+
+
+def remove_tree(path: str) -> None:
+    """Remove a directory tree, including what overlayfs left unreadable in a user namespace."""
+    if not os.path.lexists(path):
+        return
+    try:
+        shutil.rmtree(path)
+        return
+    except PermissionError:
+        if not rootless():
+            raise
+    # overlayfs' work/work is mode 000 owned by the namespace's root: remove it from inside one.
+    subprocess.run(["unshare", "--user", "--map-root-user", "rm", "-rf", "--", path], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if os.path.lexists(path):
+        shutil.rmtree(path)
