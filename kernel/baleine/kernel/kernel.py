@@ -117,6 +117,8 @@ class BaleineKernel(Kernel):
                 "trailing \\, or a missing done/fi/esac/}); it was not run", silent)
         if result.failure is not None:
             status, command = result.failure
+            if len(command) > 200:  # a long `docker run ...`: its start names it well enough
+                command = command[:199] + "…"
             what = f"`{command}`" if command else "a command"
             return self._error("CommandFailed", f"{what} exited with status {status}", silent)
         return {"status": "ok", "execution_count": self.execution_count,
