@@ -87,16 +87,45 @@ def info(argv: list[str], path: str) -> int:
     if opts.format:
         return _print_formatted(opts.format, data)
     lines = ["Client: Baleine", f" Version:    {__version__}", " Context:    default", "",
-             "Server:", f" Images: {len(images)}", f" Server Version: {__version__}",
+             "Server:", *_container_counts(store.root), f" Images: {len(images)}", f" Server Version: {__version__}",
              f" Storage Driver: {data['Driver']}", f" Docker Root Dir: {store.root}",
              f" Kernel Version: {data['KernelVersion']}", f" Operating System: {data['OperatingSystem']}",
              " OSType: linux", f" CPUs: {data['NCPU']}", f" Name: {data['Name']}",
              f" Rootless: {'true' if os.geteuid() != 0 else 'false'}"]
     if isolation:
-        lines.append(" Isolation:")
-        lines += [f"  {key}: {value}" for key, value in isolation.items()]
+        lines += _isolation_lines(isolation)
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _container_counts(root: str) -> list[str]:
+    from baleine.engine.containers import all_containers
+    containers = all_containers(root)
+    running = sum(1 for c in containers if c.running)
+    return [f" Containers: {len(containers)}", f"  Running: {running}", "  Paused: 0",
+            f"  Stopped: {len(containers) - running}"]
+
+
+RUNGS = {
+    "root": "root (real user IDs, Docker's default capabilities)",
+    "userns-subuid": "rootless, user namespace with a subordinate ID range",
+    "userns-single": "rootless, single-UID user namespace (package managers run with faked chown)",
+    "none": "none: user namespaces are refused, containers cannot run",
+}
+
+
+def _isolation_lines(probe: dict) -> list[str]:
+    """The probe, in words a student can act on."""
+    cgroups = probe.get("cgroups") or {}
+    seccomp = probe.get("seccomp") or {}
+    degraded = probe.get("degraded") or []
+    lines = [f" Isolation: {RUNGS.get(probe.get('rung'), probe.get('rung'))}",
+             f" Overlay file system: {'yes' if probe.get('overlay') else 'no'}",
+             f" Cgroups: version {cgroups.get('version', 'unknown')}"
+             f"{', delegated' if cgroups.get('delegated') else ', not delegated: resource limits are ignored'}",
+             f" Seccomp: {'available' if seccomp.get('available') else 'unavailable'}"]
+    lines.append(" Degraded: " + ("; ".join(map(str, degraded)) if degraded else "nothing"))
+    return lines
 
 
 def _os_name() -> str:
