@@ -3,11 +3,8 @@
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tarfile
-import threading
 import time
 
 import pytest

@@ -7,7 +7,7 @@ import time
 
 from baleine import reference, times
 from baleine.cli.flags import Command, Flag, parse
-from baleine.errors import BaleineError, DaemonError, NotFound, UsageError
+from baleine.errors import BaleineError, DaemonError, NotFound
 from baleine.store import open_store
 
 FORMAT_HELP = ("Format output using a custom template:\n'table':            Print output in table format "
@@ -203,7 +203,8 @@ def remove(argv: list[str], path: str) -> int:
     errors: list[BaleineError] = []
     for text in args:
         try:
-            for kind, value in remove_image(store, text, force=opts.force, prune=not opts.no_prune):
+            # --no-prune is accepted: Baleine never leaves untagged parents behind to prune.
+            for kind, value in remove_image(store, text, force=opts.force):
                 sys.stdout.write(f"{kind}: {value}\n")
         except BaleineError as err:
             errors.append(_fail_to_daemon(err))

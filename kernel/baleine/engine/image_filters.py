@@ -43,7 +43,7 @@ class ImageFilter:
         for f in filters:
             key, eq, value = f.partition("=")
             if not eq:
-                raise DaemonError(f"bad format of filter (expected name=value)")
+                raise DaemonError("bad format of filter (expected name=value)")
             if key not in allowed:
                 raise DaemonError(f"invalid filter '{key}'")
             self.values.setdefault(key, []).append(value)

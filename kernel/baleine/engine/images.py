@@ -7,8 +7,8 @@ import json
 import os
 
 from baleine import reference, times
-from baleine.errors import Conflict, DaemonError, NotFound
-from baleine.store import Store, media
+from baleine.errors import Conflict, DaemonError
+from baleine.store import Store
 from baleine.store.images import Image, layer_size
 
 
@@ -58,7 +58,7 @@ def _short(image_id: str) -> str:
     return image_id.partition(":")[2][:12]
 
 
-def remove(store: Store, text: str, force: bool = False, prune: bool = True) -> list[tuple[str, str]]:
+def remove(store: Store, text: str, force: bool = False) -> list[tuple[str, str]]:
     """`docker rmi TEXT`: returns ("Untagged"|"Deleted", value) records in Docker's order."""
     records: list[tuple[str, str]] = []
     with store.transaction() as txn:
