@@ -118,8 +118,9 @@ def run_detached(container: Container) -> None:
             os._exit(0)
     os.close(report_w)
     _wait(first)
+    # One line, not EOF: the runtime's own monitor and the log writer inherit report_w.
     with os.fdopen(report_r, "rb") as f:
-        data = f.read()
+        data = f.readline()
     payload = json.loads(data) if data else {"message": "the container monitor died", "code": 125}
     if "message" in payload:
         raise StartFailed(payload["message"], payload["code"])
@@ -135,11 +136,11 @@ def _monitor(container: Container, report_w: int) -> None:
     try:
         run(container.bundle, container.id, state_dir=container.state_dir, detach=True,
             stdio=(null, out_w, err_w))
-        os.write(report_w, b"{}")
+        os.write(report_w, b"{}\n")
     except RuntimeStartError as err:
-        os.write(report_w, json.dumps({"message": err.message, "code": err.exit_code}).encode())
+        os.write(report_w, json.dumps({"message": err.message, "code": err.exit_code}).encode() + b"\n")
     except BaseException as err:  # noqa: B036 - the CLI must hear about any failure
-        os.write(report_w, json.dumps({"message": str(err), "code": 125}).encode())
+        os.write(report_w, json.dumps({"message": str(err), "code": 125}).encode() + b"\n")
     os.close(report_w)
     os.close(out_w)
     os.close(err_w)
