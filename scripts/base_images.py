@@ -85,6 +85,13 @@ def main() -> int:
             step(f"{ref}: building {tarball}")
             build(tarball)
             step(f"{ref}: built in {time.monotonic() - started:.1f}s ({os.path.getsize(tarball) / 1e6:.1f} MB)")
+        present = subprocess.run(
+            [sys.executable, "-m", "baleine", "image", "inspect", "--format",
+             '{{index .Config.Labels "org.opencontainers.image.description"}}', ref],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if present.returncode == 0 and present.stdout.strip() == description:
+            step(f"{ref}: already in the store")
+            continue
         started = time.monotonic()
         args = [sys.executable, "-m", "baleine", "import", "--message", description.split(" built")[0],
                 "--change", f"ENV {PATH_ENV}",
