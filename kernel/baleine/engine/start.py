@@ -79,13 +79,19 @@ def _start_pump(container: Container, echo: bool) -> tuple[int, int, int]:
     return pid, out_w, err_w
 
 
-def run_attached(container: Container, stdin: bool) -> int:
-    """Run in the foreground; return the exit status. Raises StartFailed."""
+def run_attached(container: Container, stdin: bool, output: tuple[int, int] | None = None) -> int:
+    """Run in the foreground; return the exit status. Raises StartFailed.
+
+    output: (stdout fd, stderr fd) to use instead of the terminal and the json log
+    (the builder streams a RUN step's output through its own prefixing pump)."""
     from baleine.runtime import RuntimeStartError, run
 
     tty = container.record["Config"]["Tty"]
     stdin_fd = 0 if stdin else os.open(os.devnull, os.O_RDONLY)
-    if tty:
+    if output is not None:
+        stdio = (stdin_fd, *output)
+        pump_pid = None
+    elif tty:
         stdio = None if stdin else (stdin_fd, 1, 2)
         pump_pid = None
     else:
