@@ -133,3 +133,22 @@ def start_kernel(kernelspec_prefix, engine_root, tmp_path):
     yield start
     for k in started:
         k.close()
+
+
+BUSYBOX_TARBALL = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                               "baleine", "base", "busybox.tar")
+
+
+@pytest.fixture
+def busybox(kernel) -> str:
+    """`kernel-busybox:latest` in the test engine root, imported from the busybox stand-in
+    that scripts/base_images.py caches; skips when containers cannot run yet."""
+    help_ = subprocess.run([sys.executable, "-m", "baleine", "run", "--help"], capture_output=True)
+    if help_.returncode != 0:
+        pytest.skip("`docker run` is not implemented by baleine yet")
+    if not os.path.exists(BUSYBOX_TARBALL):
+        pytest.skip("no busybox tarball (scripts/base_images.py makes it)")
+    reply, messages = kernel.run("docker image inspect kernel-busybox:latest >/dev/null 2>&1 || "
+                                 f"docker import {BUSYBOX_TARBALL} kernel-busybox:latest >/dev/null")
+    assert reply["status"] == "ok", stdout_of(messages)
+    return "kernel-busybox:latest"

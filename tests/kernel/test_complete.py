@@ -89,3 +89,10 @@ def test_static_table_and_cli_agree():
         for flag in ("--all", "--quiet", "--format"):
             if flag in help_.stdout:
                 assert flag in table["images"]
+
+
+def test_container_names(kernel, busybox):
+    reply, messages = kernel.run(f"docker rm -f kernel-named >/dev/null 2>&1; docker create --name kernel-named {busybox} true")
+    assert reply["status"] == "ok", stdout_of(messages)
+    assert "kernel-named" in complete(kernel, "docker rm kernel-na")["matches"]
+    assert "kernel-named" in complete(kernel, "docker container start kernel-")["matches"]

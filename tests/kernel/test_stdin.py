@@ -69,3 +69,20 @@ def test_interrupt_while_asking(kernel):
     reply, _ = kernel.collect(msg_id, timeout=20, answer=False)
     assert reply["ename"] == "KeyboardInterrupt"
     assert kernel.run("echo next")[0]["status"] == "ok"
+
+
+def test_docker_run_i_without_stdin_gets_end_of_file(kernel, busybox):
+    reply, messages = kernel.run(f"docker run -i --rm {busybox} cat\necho done", timeout=30)
+    assert reply["status"] == "ok" and stdout_of(messages) == "done\n"
+
+
+def test_docker_run_i_asks_the_notebook(kernel, busybox):
+    code = f"docker run -i --rm {busybox} sh -c 'read x; echo got $x'"
+    reply, messages = kernel.run(code, allow_stdin=True, answers=["from the notebook"], timeout=30)
+    assert reply["status"] == "ok" and len(_requests(messages)) == 1
+    assert stdout_of(messages) == "got from the notebook\n"
+
+
+def test_docker_run_i_with_piped_input(kernel, busybox):
+    reply, messages = kernel.run(f"echo 'select 1;' | docker run -i --rm {busybox} cat", allow_stdin=True)
+    assert stdout_of(messages) == "select 1;\n" and not _requests(messages)

@@ -16,6 +16,7 @@ import secrets
 import select
 import shlex
 import signal
+import struct
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,12 +26,22 @@ import pexpect
 
 from . import environment
 
-# read-like system calls per machine: a thread blocked in one of them on the terminal
-# is waiting for input.
+# Read-like system calls per machine -> which argument is the fd read from. A thread
+# blocked in one of them on the terminal is waiting for input (busybox `cat` in a
+# container uses sendfile, where the source is the second argument).
 _READ_SYSCALLS = {
-    "x86_64": {0, 17, 19, 295},   # read, pread64, readv, preadv
-    "aarch64": {63, 65, 67, 69},  # read, readv, pread64, preadv
-}.get(platform.machine(), set())
+    # read, pread64, readv, preadv, sendfile, splice, copy_file_range
+    "x86_64": {0: 1, 17: 1, 19: 1, 295: 1, 40: 2, 275: 1, 326: 1},
+    # read, readv, pread64, preadv, sendfile, splice, copy_file_range
+    "aarch64": {63: 1, 65: 1, 67: 1, 69: 1, 71: 2, 76: 1, 285: 1},
+}.get(platform.machine(), {})
+# poll-like system calls: which fds they wait on is read from the process's memory
+# (busybox `sh -c 'read x'` polls its stdin). "poll": (struct pollfd *, nfds, ...);
+# "select": (nfds, fd_set *readfds, ...).
+_POLL_SYSCALLS = {
+    "x86_64": {7: "poll", 271: "poll", 23: "select", 270: "select"},
+    "aarch64": {73: "poll", 72: "select"},
+}.get(platform.machine(), {})
 
 POLL = 0.1          # seconds between checks while a command runs silently
 STOP_GRACE = 3.0    # seconds a job gets after each signal before a harder one
@@ -247,25 +258,28 @@ class BashSession:
     # -- stdin ------------------------------------------------------------------------
 
     def _reader_waiting(self) -> bool:
-        """Is a foreground process blocked reading the session's terminal?"""
+        """Is a process of the session blocked reading its terminal? Not only the
+        foreground job: a container started by `docker run -i` reads the terminal it
+        was given from a session of its own."""
         if not _READ_SYSCALLS:
             return False
-        try:
-            group = os.tcgetpgrp(self.child.child_fd)
-        except OSError:
-            return False
-        for pid in _process_group(group, self.child.pid):
+        for pid in _descendants(self.child.pid):
             for task in _listdir(f"/proc/{pid}/task"):
                 try:
                     with open(f"/proc/{pid}/task/{task}/syscall") as f:
                         call = f.read().split()
-                    if int(call[0]) in _READ_SYSCALLS:
-                        fd = int(call[1], 16)
-                        # /dev/tty: a password prompt opens the controlling terminal
-                        if os.readlink(f"/proc/{pid}/fd/{fd}") in (self.tty, "/dev/tty"):
-                            # Output written before the read (a prompt) is not read yet:
-                            # that is bash showing its own prompt, not a question.
-                            return not select.select([self.child.child_fd], [], [], 0)[0]
+                    nr = int(call[0])
+                    if nr in _READ_SYSCALLS:
+                        fds = [int(call[_READ_SYSCALLS[nr]], 16)]
+                    elif nr in _POLL_SYSCALLS:
+                        fds = _polled_fds(pid, _POLL_SYSCALLS[nr], int(call[1], 16), int(call[2], 16))
+                    else:
+                        continue
+                    # /dev/tty: a password prompt opens the controlling terminal
+                    if any(_fd_target(pid, fd) in (self.tty, "/dev/tty") for fd in fds):
+                        # Output written before the read (a prompt) is not read yet:
+                        # that is bash showing its own prompt, not a question.
+                        return not select.select([self.child.child_fd], [], [], 0)[0]
                 except (OSError, ValueError, IndexError):
                     continue
         return False
@@ -314,29 +328,45 @@ def _listdir(path: str) -> list[str]:
         return []
 
 
-def _process_group(group: int, ancestor: int) -> list[int]:
-    """The processes of a process group among `ancestor` and its descendants (walking
-    /proc/PID/task/TID/children is cheap; scanning all of /proc is the fallback)."""
+def _fd_target(pid: int, fd: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        return ""
+
+
+def _polled_fds(pid: int, kind: str, arg0: int, arg1: int) -> list[int]:
+    """The fds a process blocked in poll/select waits to read (from /proc/PID/mem)."""
+    try:
+        with open(f"/proc/{pid}/mem", "rb") as mem:
+            if kind == "poll":
+                count = min(arg1, 64)
+                mem.seek(arg0)
+                data = mem.read(8 * count)
+                return [fd for fd, events, _ in struct.iter_unpack("ihh", data) if events & 1]  # POLLIN
+            if arg1 == 0:  # select without a read set
+                return []
+            nfds = min(arg0, 1024)
+            mem.seek(arg1)
+            bits = int.from_bytes(mem.read((nfds + 63) // 64 * 8), "little")
+            return [fd for fd in range(nfds) if bits >> fd & 1]
+    except (OSError, ValueError, struct.error):
+        return []
+
+
+def _descendants(ancestor: int) -> list[int]:
+    """`ancestor` and its descendants (from /proc/PID/task/TID/children; where the kernel
+    lacks those files, every process)."""
     if not os.path.exists(f"/proc/{ancestor}/task/{ancestor}/children"):
-        candidates = [int(n) for n in _listdir("/proc") if n.isdigit()]
-    else:
-        candidates, todo = [], [ancestor]
-        while todo:
-            pid = todo.pop()
-            candidates.append(pid)
-            for task in _listdir(f"/proc/{pid}/task"):
-                try:
-                    with open(f"/proc/{pid}/task/{task}/children") as f:
-                        todo.extend(int(c) for c in f.read().split())
-                except OSError:
-                    continue
-    members = []
-    for pid in candidates:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[2]) == group:  # field 5 of stat: the process group
-                members.append(pid)
-        except (OSError, IndexError, ValueError):
-            continue
-    return members
+        return [int(n) for n in _listdir("/proc") if n.isdigit()]
+    found, todo = [], [ancestor]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        for task in _listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+            except OSError:
+                continue
+    return found
