@@ -441,7 +441,8 @@ def commit(argv: list[str], path: str) -> int:
             raise BaleineError(str(err)) from None
     container = lookup(store.root, args[0])
     image_id = commit_container(store, container, refs, author=opts.author or "",
-                                message=opts.message or "", changes=opts.change)
+                                message=opts.message or "", changes=opts.change,
+                                pause=opts.pause and not opts.no_pause)
     sys.stdout.write(image_id + "\n")
     return 0
 
@@ -503,9 +504,7 @@ def ps(argv: list[str], path: str) -> int:
         if not _ps_filter(container, state, filters):
             continue
         record = container.record
-        image = record["Config"]["Image"]
-        if reference.looks_like_id(image) or image.startswith("sha256:"):
-            image = image.removeprefix("sha256:")[:12]
+        image = _image_column(record["Config"]["Image"], record["Image"], opts.no_trunc)
         command = _command_text(record)
         created = times.parse(record["Created"]) or now
         rows.append({
@@ -532,6 +531,25 @@ def ps(argv: list[str], path: str) -> int:
     except TemplateError as err:
         raise BaleineError(f"template parsing error: {err}") from None
     return 0
+
+
+def _image_column(text: str, image_id: str, no_trunc: bool) -> str:
+    """The image as typed, familiarised (`docker.io/library/alpine` -> `alpine`), its digest
+    dropped unless --no-trunc; an image ID (or a prefix of one) shows as 12 hex."""
+    bare = text.removeprefix("sha256:")
+    if not text:
+        return "<no image>"
+    if image_id.removeprefix("sha256:").startswith(bare) and all(c in "0123456789abcdef" for c in bare):
+        return image_id.removeprefix("sha256:") if no_trunc else bare[:12]
+    try:
+        ref = reference.parse(text)
+    except reference.InvalidReference:
+        return text
+    if ref.digest and not no_trunc and ref.tag is None:
+        return ref.familiar_name
+    if ref.digest and not no_trunc:
+        ref.digest = None
+    return ref.familiar()
 
 
 def _ps_filter(container, state, filters) -> bool:
@@ -625,12 +643,33 @@ CONTAINER_INSPECT = Command("container inspect", "[OPTIONS] CONTAINER [CONTAINER
 
 
 def inspect_record(container) -> dict:
-    record = dict(container.record)
-    record.pop("StartError", None)
-    record["State"] = container.state
-    record["LogPath"] = container.log_path
-    record["RestartCount"] = 0
-    return record
+    """Docker's container JSON, keys in Docker's order."""
+    record = container.record
+    d = container.dir
+    out = {"Id": container.id, "Created": record["Created"], "Path": record["Path"], "Args": record["Args"],
+           "State": container.state, "Image": record["Image"],
+           "ResolvConfPath": os.path.join(d, "resolv.conf"), "HostnamePath": os.path.join(d, "hostname"),
+           "HostsPath": os.path.join(d, "hosts"), "LogPath": container.log_path, "Name": record["Name"],
+           "RestartCount": 0, "Driver": record.get("Driver", "overlay"), "Platform": record.get("Platform", "linux"),
+           "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
+           "HostConfig": record["HostConfig"],
+           "GraphDriver": {"Data": {"UpperDir": os.path.join(d, "upper"), "WorkDir": os.path.join(d, "work")},
+                           "Name": "overlay"},
+           "Mounts": record.get("Mounts") or [], "Config": record["Config"],
+           "NetworkSettings": record.get("NetworkSettings") or {"Networks": {record["HostConfig"]["NetworkMode"]: {}}}}
+    for key, value in record.items():  # fields other features add (volumes, networks)
+        if key not in out and key != "StartError":
+            out[key] = value
+    return out
+
+
+def find_record(root: str, text: str) -> dict | None:
+    """`docker inspect X`: the container's JSON if X names a container, else None."""
+    from baleine.engine.containers import lookup
+    try:
+        return inspect_record(lookup(root, text))
+    except BaleineError:
+        return None
 
 
 def inspect(argv: list[str], path: str) -> int:

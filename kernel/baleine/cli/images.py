@@ -236,10 +236,10 @@ def inspect_images(argv: list[str], path: str) -> int:
 def inspect_any(argv: list[str], path: str) -> int:
     # Containers, volumes and networks join here as they exist; the error names an "object".
     return _inspect(INSPECT, argv, lambda text, err: BaleineError(f"Error: No such object: {text}")
-                    if isinstance(err, NotFound) else err)
+                    if isinstance(err, NotFound) else err, containers=True)
 
 
-def _inspect(command: Command, argv: list[str], translate) -> int:
+def _inspect(command: Command, argv: list[str], translate, containers: bool = False) -> int:
     from baleine.engine.images import inspect as inspect_image
     from baleine.format import TemplateError, render_inspect
 
@@ -247,6 +247,12 @@ def _inspect(command: Command, argv: list[str], translate) -> int:
     store = open_store()
     objects, errors = [], []
     for text in args:
+        if containers:  # like Docker: a container of that name or ID wins over an image
+            from baleine.cli.containers import find_record
+            record = find_record(store.root, text)
+            if record is not None:
+                objects.append(record)
+                continue
         try:
             objects.append(inspect_image(store.lookup(text)))
         except BaleineError as err:

@@ -15,8 +15,10 @@ IMAGE_CONFIG_KEYS = ("User", "ExposedPorts", "Env", "Cmd", "Healthcheck", "ArgsE
 
 
 def commit(store, container: Container, refs, *, author: str = "", message: str = "",
-           changes: list[str] = ()) -> str:
+           changes: list[str] = (), pause: bool = True) -> str:
+    """The new image's ID. pause: freeze a running container while its upper dir is read."""
     from baleine import snapshot
+    from baleine.engine.containers import frozen
     from baleine.archive.common import layer_descriptor, write_image
     from baleine.archive.tarball import apply_changes
     from baleine.layers import diff_overlay_upper
@@ -30,7 +32,8 @@ def commit(store, container: Container, refs, *, author: str = "", message: str 
     ids = {"uid_map": {os.geteuid(): 0}, "gid_map": {os.getegid(): 0}} if rootless else {}
     writer = store.writer()
     with writer:
-        result = diff_overlay_upper(upper, writer, metadata=snapshot.lower_metadata(store, image), **ids)
+        with frozen(container, pause):
+            result = diff_overlay_upper(upper, writer, metadata=snapshot.lower_metadata(store, image), **ids)
         config = copy.deepcopy(image.config)
         record_config = container.record["Config"]
         new_config = {k: copy.deepcopy(record_config[k]) for k in IMAGE_CONFIG_KEYS

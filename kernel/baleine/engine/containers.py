@@ -220,11 +220,22 @@ def create(store, image, image_text: str, *, name: str | None = None, args: list
         container.save()
     try:
         overlay = snapshot.prepare(store, image, container.dir)
+        if config["WorkingDir"]:
+            _make_workdir(overlay, config["WorkingDir"])
         write_bundle(container, overlay)
     except BaseException:
         remove_files(container)
         raise
     return container
+
+
+def _make_workdir(overlay: dict, path: str) -> None:
+    """Docker creates a missing working directory when the container is created."""
+    from baleine.engine.rootfs import MergedView, make_dirs
+    try:
+        make_dirs(MergedView([overlay["upperdir"], *overlay["lowerdir"]]), path)
+    except OSError:
+        pass  # the runtime reports it when the container starts
 
 
 def write_bundle(container: Container, overlay: dict) -> None:
@@ -359,3 +370,76 @@ def stop(container: Container, timeout: float = 10, signal: str | None = None) -
     if not wait_stopped(container, timeout):
         kill(container, "KILL")
         wait_stopped(container, 10)
+
+
+# -- processes -------------------------------------------------------------------------------
+
+def processes(container: Container) -> list[int]:
+    """Host pids of the container's processes: those in its PID namespace (exec'd ones
+    included), or, where /proc does not let us compare namespaces, its init's descendants."""
+    state = container.state
+    init = state["Pid"]
+    if not state["Running"] or not init:
+        return []
+    try:
+        namespace = os.readlink(f"/proc/{init}/ns/pid")
+    except OSError:
+        namespace = None
+    children: dict[int, list[int]] = {}
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        if namespace is not None:
+            try:
+                if os.readlink(f"/proc/{pid}/ns/pid") == namespace:
+                    members.append(pid)
+            except OSError:
+                pass
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        ppid = int(data[data.rindex(b")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(pid)
+    found, pending = set(members), [init]
+    while pending:
+        pid = pending.pop()
+        found.add(pid)
+        pending.extend(children.get(pid, []))
+    return sorted(found)
+
+
+class frozen:
+    """SIGSTOP every process of a running container for the duration (nothing if stopped),
+    so it cannot swap a path for a symlink while the host side reads or writes its files."""
+
+    def __init__(self, container: Container, enabled: bool = True):
+        self.container, self.enabled, self.stopped = container, enabled, []
+
+    def __enter__(self):
+        import signal
+        if not self.enabled:
+            return self
+        for _ in range(3):  # a process forked meanwhile is caught on the next pass
+            new = [p for p in processes(self.container) if p not in self.stopped]
+            if not new:
+                break
+            for pid in new:
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                    self.stopped.append(pid)
+                except ProcessLookupError:
+                    pass
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+        for pid in self.stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        return False

@@ -2,6 +2,8 @@
 
     $BALEINE_ROOT/layers/<diff_id hex>/diff             one unpacked layer (an overlay lowerdir)
     $BALEINE_ROOT/layers/<diff_id hex>/diff.meta.json   its intended owners and modes (sidecar)
+    <container dir>/init                                mount points the runtime needs (Docker's
+                                                        "-init" layer): kept out of diff and commit
     <container dir>/upper, <container dir>/work         the container's writable layer
 
 Layers are unpacked with overlay-style whiteouts (`trusted.*` xattrs as root, `user.*` with
@@ -67,12 +69,28 @@ def prepare(store, image, container_dir: str) -> dict:
     work = os.path.join(container_dir, "work")
     for d in (upper, work):
         os.makedirs(d, mode=0o755, exist_ok=True)
-    if not lowers:  # FROM scratch: overlay needs a lower directory
-        empty = os.path.join(container_dir, "empty")
-        os.makedirs(empty, exist_ok=True)
-        lowers = [empty]
-    return {"lowerdir": list(reversed(lowers)), "upperdir": upper, "workdir": work,
+    init = make_init_layer(container_dir, lowers)
+    return {"lowerdir": [init, *reversed(lowers)], "upperdir": upper, "workdir": work,
             "userxattr": rootless()}
+
+
+# Mount points the runtime binds or mounts over; made here so they never land in the upper
+# directory (and so in `docker diff`, `commit`), as Docker's init layer does.
+INIT_DIRS = ("proc", "sys", "dev", "etc")
+INIT_FILES = ("etc/hostname", "etc/hosts", "etc/resolv.conf")
+
+
+def make_init_layer(container_dir: str, lowers: list[str]) -> str:
+    init = os.path.join(container_dir, "init")
+    os.makedirs(init, mode=0o755, exist_ok=True)
+    for name in INIT_DIRS:
+        # Never hide an image's own symlink (e.g. /etc -> something): overlay would.
+        if not any(os.path.islink(os.path.join(layer, name)) for layer in lowers):
+            os.makedirs(os.path.join(init, name), mode=0o755, exist_ok=True)
+    for name in INIT_FILES:
+        if os.path.isdir(os.path.join(init, os.path.dirname(name))):
+            os.close(os.open(os.path.join(init, name), os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+    return init
 
 
 def overlay_annotation(overlay: dict) -> str:
