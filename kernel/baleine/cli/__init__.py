@@ -73,6 +73,12 @@ COMMANDS = {
     "info": "system:info",
     "system info": "system:info",
     "system check": "system:check",
+    "pull": "registry:pull",
+    "image pull": "registry:pull",
+    "push": "registry:push",
+    "image push": "registry:push",
+    "login": "registry:login",
+    "logout": "registry:logout",
 }
 
 # Commands that group subcommands (`docker image ...`), for help and error texts.
