@@ -274,6 +274,7 @@ class DiffHasher:
         self.kind = ("gzip" if media_type.endswith("gzip") else "zstd" if media_type.endswith("zstd")
                      else None)
         self._decompressor = self._new()
+        self.error = ""
 
     def _new(self):
         if self.kind == "gzip":
@@ -289,8 +290,10 @@ class DiffHasher:
         self.size += len(data)
 
     def update(self, data: bytes) -> None:
-        if self._decompressor is None:
+        if self.kind is None:
             self._out(data)
+            return
+        if self.error:
             return
         try:
             while data:
@@ -300,10 +303,13 @@ class DiffHasher:
                 data = self._decompressor.unused_data  # the next gzip member or zstd frame
                 self._decompressor = self._new()
         except Exception as err:  # zlib.error, zstandard.ZstdError: a corrupt stream
-            raise RegistryError(f"layer is not a valid {self.kind} stream: {err}") from None
+            # Reported by finish(): a wrong digest, checked first, is the better message.
+            self.error = f"layer is not a valid {self.kind} stream: {err}"
 
     def finish(self) -> tuple[str, int]:
-        if self.kind == "gzip" and self._decompressor is not None:
+        if self.error:
+            raise RegistryError(self.error)
+        if self.kind == "gzip":
             self._out(self._decompressor.flush())
         return "sha256:" + self.hash.hexdigest(), self.size
 
