@@ -584,6 +584,12 @@ LOGS = Command("container logs", "[OPTIONS] CONTAINER", "Fetch the logs of a con
                aliases=("logs",), min_args=1, max_args=1)
 
 
+def _fixed_nanos(stamp: str) -> str:
+    """Docker prints log times with all nine fraction digits (RFC3339NanoFixed)."""
+    head, dot, frac = stamp.rstrip("Z").partition(".")
+    return f"{head}.{frac.ljust(9, '0')[:9]}Z"
+
+
 def logs(argv: list[str], path: str) -> int:
     import json
     from baleine.engine.containers import lookup
@@ -607,7 +613,7 @@ def logs(argv: list[str], path: str) -> int:
         entry = json.loads(raw)
         text = entry["log"]
         if opts.timestamps:
-            text = entry["time"] + " " + text
+            text = _fixed_nanos(entry["time"]) + " " + text
         stream = sys.stdout if entry["stream"] == "stdout" else sys.stderr
         stream.write(text)
         stream.flush()
