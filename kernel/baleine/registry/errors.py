@@ -18,6 +18,8 @@ class NotFoundError(RegistryError):
 class ConnectionFailed(RegistryError):
     """The registry could not be reached, or dropped the connection (worth a retry or a mirror)."""
 
+    exhausted = False  # True once the transport has retried it already
+
 
 class StreamError(BaleineError):
     """A failure after pull/push output began: Docker prints it bare, without the prefix."""

@@ -241,6 +241,10 @@ def download_layer(store, repo: Repository, layer: dict, diff_id: str, progress:
                 progress.bytes(layer_id, "Downloading", writer.size, layer["size"])
                 if writer.size > layer["size"]:
                     break
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and writer.size < int(length):
+                # http.client returns a short body when the server vanishes: a dropped connection.
+                raise http.client.IncompleteRead(b"", int(length) - writer.size)
             progress.status(layer_id, "Verifying Checksum")
             if writer.size != layer["size"] or writer.digest != layer["digest"]:
                 raise RegistryError(f"filesystem layer verification failed for digest {layer['digest']}")
@@ -252,7 +256,7 @@ def download_layer(store, repo: Repository, layer: dict, diff_id: str, progress:
             return writer, size
         except (ConnectionFailed, OSError, http.client.HTTPException) as err:
             writer.discard()
-            if attempt >= RETRIES:
+            if attempt >= RETRIES or getattr(err, "exhausted", False):
                 if isinstance(err, ConnectionFailed):
                     raise
                 raise ConnectionFailed(f"error pulling layer {layer['digest']}: "

@@ -17,20 +17,22 @@ import os
 import queue
 import struct
 import threading
+import time
 import zlib
 
 from baleine import reference
 from baleine.errors import DaemonError, NotFound
 from baleine.registry import credentials, settings as settings_mod
 from baleine.registry.client import CHUNK, Repository
-from baleine.registry.errors import RegistryError, StreamError
+from baleine.registry.errors import ConnectionFailed, RegistryError, StreamError
 from baleine.registry.progress import Progress
 from baleine.registry.transport import Session
 from baleine.store import media
 
 GZIP_LEVEL = 6  # Go's gzip.DefaultCompression, what Docker uses
 COMPRESSED = (media.OCI_LAYER_GZIP, media.OCI_LAYER_ZSTD, media.DOCKER_LAYER_GZIP)
-CONCURRENT_UPLOADS = 5  # Docker's default: further layers show `Waiting`
+CONCURRENT_UPLOADS = 5
+LAYER_RETRIES = 2  # Docker's default: further layers show `Waiting`
 
 
 def short(digest: str) -> str:
@@ -86,7 +88,7 @@ def push_image(store, repo: Repository, domain: str, image, tag: str, progress: 
             progress.status(short(diff_ids[i]), "Waiting")
     pushed: list[dict] = [{}] * len(layers)
     for i in order:
-        pushed[i] = push_layer(store, repo, domain, layers[i], diff_ids[i], progress)
+        pushed[i] = _push_layer_retrying(store, repo, domain, layers[i], diff_ids[i], progress)
     config = image.manifest["config"]
     if not repo.blob_exists(config["digest"]):
         repo.upload_monolithic(config["digest"], config["size"], lambda: store.open_blob(config["digest"]))
@@ -143,6 +145,19 @@ def write_record(store, diff_id: str, digest: str, size: int, media_type: str, r
     path = _record_path(store, diff_id)
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     atomic_write(path, json.dumps(record).encode())
+
+
+def _push_layer_retrying(store, repo, domain, layer, diff_id, progress) -> dict:
+    """An upload cut off midway (its PATCH cannot be resent) starts again, a few times."""
+    for attempt in range(LAYER_RETRIES + 1):
+        try:
+            return push_layer(store, repo, domain, layer, diff_id, progress)
+        except ConnectionFailed as err:
+            if err.exhausted or attempt >= LAYER_RETRIES:
+                raise
+            progress.status(short(diff_id), "Retrying in 1 second")
+            time.sleep(1)
+    raise AssertionError("unreachable")
 
 
 def push_layer(store, repo: Repository, domain: str, layer: dict, diff_id: str, progress: Progress) -> dict:

@@ -27,6 +27,7 @@ USER_AGENT = "baleine (docker-compatible; python)"
 def go_error(method: str, url: str, err: BaseException) -> str:
     """Go's net/http wording: `Get "http://h/v2/": dial tcp h: connect: connection refused`."""
     verb = method.capitalize()
+    url = url.split("?", 1)[0]  # upload URLs carry a long opaque state
     if isinstance(err, ConnectionRefusedError) or getattr(err, "errno", None) == errno.ECONNREFUSED:
         return f'{verb} "{url}": dial tcp {urlsplit(url).netloc}: connect: connection refused'
     if isinstance(err, socket.gaierror):
@@ -159,7 +160,9 @@ class Session:
                 response = self._send(method, url, headers, payload)
             except (OSError, http.client.HTTPException) as err:
                 if not retry or attempt >= RETRIES or isinstance(err, socket.gaierror):
-                    raise ConnectionFailed(go_error(method, url, err)) from None
+                    failure = ConnectionFailed(go_error(method, url, err))
+                    failure.exhausted = retry  # retried already: callers need not try again
+                    raise failure from None
             else:
                 if not (retry and response.status in RETRY_STATUSES and attempt < RETRIES):
                     return response
