@@ -1,0 +1,104 @@
+"""The build cache: which layer a step produced, keyed by what the step depends on.
+
+    $BALEINE_ROOT/buildcache/index.json      {key: {"diff_id", "size", "created"}}
+    $BALEINE_ROOT/buildcache/blobs/<hex>     the layer tars (hard links to the store's blobs
+                                             when possible: the store's garbage collector may
+                                             drop its name, the cache keeps its own)
+
+A key is the digest of the parent state (the chain of layers and the config a step runs
+with), the instruction after expansion, the build args it sees and, for COPY/ADD, the
+content of its sources. The creation time is kept, so a cached rebuild gives the same
+image ID. Writes are atomic (temp file + rename) under a lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+
+from baleine.fsutil import atomic_write
+
+
+def key_of(*parts) -> str:
+    data = json.dumps(parts, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+class BuildCache:
+    def __init__(self, root: str):
+        self.dir = os.path.join(root, "buildcache")
+        self.blobs = os.path.join(self.dir, "blobs")
+        self.index_path = os.path.join(self.dir, "index.json")
+
+    def _index(self) -> dict:
+        try:
+            with open(self.index_path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {}
+
+    def get(self, key: str) -> dict | None:
+        entry = self._index().get(key)
+        if entry and os.path.exists(self.blob_path(entry["diff_id"])):
+            return entry
+        return None
+
+    def blob_path(self, diff_id: str) -> str:
+        return os.path.join(self.blobs, diff_id.partition(":")[2])
+
+    def put(self, key: str, blob: str, diff_id: str, size: int, created: str) -> None:
+        """Record a step's layer; `blob` is a finished file (linked, or copied, here)."""
+        os.makedirs(self.blobs, mode=0o700, exist_ok=True)
+        target = self.blob_path(diff_id)
+        if not os.path.exists(target):
+            _link_or_copy(blob, target)
+        with self._lock():
+            index = self._index()
+            index[key] = {"diff_id": diff_id, "size": size, "created": created}
+            atomic_write(self.index_path, json.dumps(index, separators=(",", ":")).encode(), 0o600)
+
+    def _lock(self):
+        os.makedirs(self.dir, mode=0o700, exist_ok=True)
+        return _Lock(os.path.join(self.dir, "lock"))
+
+    def prune(self) -> int:
+        """Remove every cache entry; returns the bytes freed."""
+        if not os.path.isdir(self.dir):
+            return 0
+        with self._lock():
+            freed = 0
+            if os.path.isdir(self.blobs):
+                for name in os.listdir(self.blobs):
+                    path = os.path.join(self.blobs, name)
+                    st = os.lstat(path)
+                    if st.st_nlink <= 1:  # a blob the store still holds frees nothing
+                        freed += st.st_size
+                    os.unlink(path)
+            atomic_write(self.index_path, b"{}", 0o600)
+        return freed
+
+
+class _Lock:
+    def __init__(self, path: str):
+        self.path = path
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+        return False
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    tmp = f"{target}.{os.getpid()}.tmp"
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
