@@ -33,7 +33,9 @@ def short(digest: str) -> str:
 def open_repository(ref: reference.Reference, endpoint, push: bool = False) -> Repository:
     """A Repository on one endpoint, with the credentials stored for that endpoint's host."""
     domain = ref.domain if not endpoint.mirror else endpoint.netloc
-    return Repository(Session(endpoint.base, credentials.get(domain)), ref.path, push=push)
+    # A mirror that is down is skipped after one quick retry: the origin is the fallback.
+    session = Session(endpoint.base, credentials.get(domain), retries=1 if endpoint.mirror else RETRIES)
+    return Repository(session, ref.path, push=push)
 
 
 def pull(store, ref: reference.Reference | str, progress: Progress | None = None,

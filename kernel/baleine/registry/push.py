@@ -31,8 +31,8 @@ from baleine.store import media
 
 GZIP_LEVEL = 6  # Go's gzip.DefaultCompression, what Docker uses
 COMPRESSED = (media.OCI_LAYER_GZIP, media.OCI_LAYER_ZSTD, media.DOCKER_LAYER_GZIP)
-CONCURRENT_UPLOADS = 5
-LAYER_RETRIES = 2  # Docker's default: further layers show `Waiting`
+CONCURRENT_UPLOADS = 5  # Docker's default: further layers show `Waiting`
+LAYER_RETRIES = 2  # fresh starts of a layer whose upload was cut off
 
 
 def short(digest: str) -> str:

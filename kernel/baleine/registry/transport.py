@@ -72,8 +72,9 @@ class Response:
 class Session:
     """Requests to one endpoint (`http://127.0.0.1:5000`) with credentials and token scopes."""
 
-    def __init__(self, base: str, credentials: tuple[str, str] | None = None):
+    def __init__(self, base: str, credentials: tuple[str, str] | None = None, retries: int = RETRIES):
         self.base = base.rstrip("/")
+        self.retries = retries
         self.credentials = credentials
         self.challenge: tuple[str, dict] | None = None  # learned from the first 401
         self._conns: dict[tuple[str, str], http.client.HTTPConnection] = {}
@@ -159,12 +160,12 @@ class Session:
                 payload = body() if callable(body) else body
                 response = self._send(method, url, headers, payload)
             except (OSError, http.client.HTTPException) as err:
-                if not retry or attempt >= RETRIES or isinstance(err, socket.gaierror):
+                if not retry or attempt >= self.retries or isinstance(err, socket.gaierror):
                     failure = ConnectionFailed(go_error(method, url, err))
                     failure.exhausted = retry  # retried already: callers need not try again
                     raise failure from None
             else:
-                if not (retry and response.status in RETRY_STATUSES and attempt < RETRIES):
+                if not (retry and response.status in RETRY_STATUSES and attempt < self.retries):
                     return response
                 wait = response.headers.get("retry-after", "")
                 response.read()
