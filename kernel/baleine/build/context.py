@@ -125,7 +125,7 @@ class Context:
         """Context paths (relative, cleaned) a COPY source names; [""] is the whole context.
 
         Raises BuildError (BuildKit's `not found`) when nothing matches."""
-        clean = posixpath.normpath("/" + source)
+        clean = posixpath.normpath("/" + source.lstrip("/"))
         if self.root is None:
             raise self.not_found(clean)
         rel = clean.lstrip("/")

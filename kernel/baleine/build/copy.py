@@ -36,7 +36,7 @@ class ViewSource:
         self.view, self.name = view, name
 
     def resolve(self, source: str) -> list[str]:
-        clean = posixpath.normpath("/" + source)
+        clean = posixpath.normpath("/" + source.lstrip("/"))
         rel = clean.lstrip("/")
         if not _has_magic(rel):
             real, node = self.view.resolve(clean)

@@ -1,0 +1,3 @@
+import os
+
+print(f"Hello {os.environ.get('NAME', 'world')}!")
