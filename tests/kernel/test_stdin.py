@@ -86,3 +86,10 @@ def test_docker_run_i_asks_the_notebook(kernel, busybox):
 def test_docker_run_i_with_piped_input(kernel, busybox):
     reply, messages = kernel.run(f"echo 'select 1;' | docker run -i --rm {busybox} cat", allow_stdin=True)
     assert stdout_of(messages) == "select 1;\n" and not _requests(messages)
+
+
+def test_terminal_settings_are_restored(kernel):
+    # A program that dies in raw mode must not break end-of-file for the next ones.
+    reply, _ = kernel.run("stty raw -echo")
+    reply, messages = kernel.run("cat\necho done", timeout=20)
+    assert reply["status"] == "ok" and stdout_of(messages) == "done\n"

@@ -18,6 +18,7 @@ import shlex
 import signal
 import struct
 import tempfile
+import termios
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -117,6 +118,7 @@ class BashSession:
         self.child.delaybeforesend = None  # pexpect sleeps 50 ms before each send otherwise
         self.status, self.failures = self._wait_prompt(_Collect(), timeout=30)
         self.tty = os.readlink(f"/proc/{self.child.pid}/fd/0")
+        self._termios = termios.tcgetattr(self.child.child_fd)
 
     def close(self) -> None:
         if self.child is not None:
@@ -154,6 +156,7 @@ class BashSession:
                 if prompt is None:
                     continue  # PS2: bash wants the next line
                 status, failures = prompt
+                self._restore_terminal()
                 if failures != self.failures:
                     trapped = True  # the ERR trap saw it; its text is asked for below
                 elif status != 0 and result.failure is None and not trapped:
@@ -198,6 +201,15 @@ class BashSession:
             self._stop_foreground(_Collect())
         except pexpect.EOF:
             self._restart_after_exit()
+
+    def _restore_terminal(self) -> None:
+        """A program killed in raw mode (`docker run -it`) leaves the pty so; end-of-file
+        (Ctrl-D) and line reading need the settings bash started with."""
+        try:
+            if termios.tcgetattr(self.child.child_fd) != self._termios:
+                termios.tcsetattr(self.child.child_fd, termios.TCSANOW, self._termios)
+        except termios.error:
+            pass
 
     def _restart_after_exit(self) -> int:
         self.child.close()
@@ -315,6 +327,7 @@ class BashSession:
                     prompt = self._wait_prompt(out, timeout=STOP_GRACE)
                     if prompt is not None:
                         self.status, self.failures = prompt
+                        self._restore_terminal()
                         return
             except (SessionTimeout, KeyboardInterrupt):
                 continue  # a second interrupt means: harder, now
