@@ -93,3 +93,15 @@ def test_terminal_settings_are_restored(kernel):
     reply, _ = kernel.run("stty raw -echo")
     reply, messages = kernel.run("cat\necho done", timeout=20)
     assert reply["status"] == "ok" and stdout_of(messages) == "done\n"
+
+
+def test_interactive_container_shell(kernel, busybox):
+    # `docker run -it ... sh` in a notebook: each prompt of the container's shell is an
+    # input request; without stdin the shell gets end-of-file and ends.
+    reply, messages = kernel.run(f"docker run -it --rm {busybox} sh", allow_stdin=True,
+                                 answers=["echo hi from tty", "exit 4"], timeout=30)
+    assert [r["prompt"] for r in _requests(messages)] == ["/ # ", "/ # "]
+    assert "hi from tty\n" in stdout_of(messages)
+    assert reply["evalue"] == f"`docker run -it --rm {busybox} sh` exited with status 4"
+    reply, _ = kernel.run(f"docker run -it --rm {busybox} sh", timeout=30)
+    assert reply["status"] == "ok"
