@@ -63,8 +63,8 @@ class BaleineKernel(Kernel):
         self.bash = BashSession()
         self.bash.start()
         self.html_default = os.environ.get("BALEINE_KERNEL_HTML", "") not in ("", "0")
-        bash = subprocess.run(["bash", "-c", "echo $BASH_VERSION"], capture_output=True, text=True)
-        self.bash_version = bash.stdout.strip().split("(")[0]
+        version = subprocess.run(["bash", "-c", "echo $BASH_VERSION"], capture_output=True, text=True)
+        self.bash_version = version.stdout.strip().split("(")[0]
         self.language_info = dict(self.language_info, version=self.bash_version)
 
     @property
