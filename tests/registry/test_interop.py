@@ -90,6 +90,7 @@ def test_podman_push_then_baleine_pull_same_id_and_history(reg_docker, fresh, re
     their_id = podman_root(storage, "images", "--no-trunc", "-q", "demo:1").stdout.strip()
     assert our_id == their_id
     assert "OK" in fresh("system", "check").stdout
+    assert fresh("run", "--rm", name).stdout == "hello\n"  # CMD cat hello.txt in WORKDIR /app
     # And back: baleine pushes the pulled image unchanged (same manifest digest).
     again = f"{registry.host}/{repo_name()}:copy"
     fresh("tag", name, again)

@@ -57,3 +57,11 @@ def test_pull_if_missing_prints_dockers_lines_on_stderr(mirrored):
     assert err[:2] == ["Unable to find image 'busybox:latest' locally", "latest: Pulling from library/busybox"]
     assert err[-1] == "Status: Downloaded newer image for busybox:latest"
     assert "docker.io/library/busybox:latest" not in proc.stderr  # run does not print the reference
+
+
+def test_run_pulls_a_missing_image_through_the_mirror(mirrored):
+    result = mirrored("run", "--rm", "busybox", "echo", "hello")
+    assert result.stdout == "hello\n"
+    err = result.stderr.splitlines()
+    assert err[:2] == ["Unable to find image 'busybox:latest' locally", "latest: Pulling from library/busybox"]
+    assert err[-1] == "Status: Downloaded newer image for busybox:latest"

@@ -328,9 +328,10 @@ def _record_layer_size(store, diff_id: str, size: int) -> None:
     atomic_write(os.path.join(directory, diff_id.partition(":")[2]), str(size).encode())
 
 
-def pull_if_missing(store, text: str, stream=None, platform: str | None = None):
+def pull_if_missing(store, text: str, stream=None, platform: str | None = None, announced: bool = False):
     """Docker's flow for `run`, `create` and `FROM`: the local image, else `Unable to find
-    image 'x:latest' locally` and a pull (its output on stderr). Returns the Image."""
+    image 'x:latest' locally` (unless the caller `announced` it already) and a pull, its
+    output on `stream` (stderr by default). Returns the Image; errors exit 125."""
     from baleine.errors import BaleineError, NotFound
     try:
         return store.lookup(text)
@@ -340,8 +341,9 @@ def pull_if_missing(store, text: str, stream=None, platform: str | None = None):
     if not ref.digest:
         ref = ref.with_default_tag()
     stream = stream or sys.stderr
-    stream.write(f"Unable to find image '{ref.familiar()}' locally\n")
-    stream.flush()
+    if not announced:
+        stream.write(f"Unable to find image '{ref.familiar()}' locally\n")
+        stream.flush()
     try:
         pulled = pull(store, ref, Progress(stream), platform=platform)
     except BaleineError as err:
