@@ -772,7 +772,9 @@ def _remove_mount_stubs(upper: str, bundle: str, view: RootView) -> None:
     import json
     try:
         with open(os.path.join(bundle, "config.json")) as f:
-            mounts = [m["destination"] for m in json.load(f).get("mounts", [])]
+            spec = json.load(f)
+        # mount points, and the working directory the runtime may have touched
+        mounts = [m["destination"] for m in spec.get("mounts", [])] + [spec.get("process", {}).get("cwd", "/")]
     except (OSError, ValueError):
         return
     for dest in sorted(set(mounts), key=lambda d: -d.count("/")):
