@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 
 OVERLAY_ANNOTATION = "org.baleine.rootfs.overlay"
 
@@ -36,11 +34,10 @@ def layer_path(root: str, diff_id: str) -> str:
 
 def ensure_layer(store, descriptor: dict, diff_id: str) -> str:
     """The unpacked directory of one layer, unpacking it on first use."""
-    from baleine.layers import apply_blob
-
     final = os.path.dirname(layer_path(store.root, diff_id))
     if os.path.isdir(final):
         return os.path.join(final, "diff")
+    from baleine.layers import apply_blob  # only now: importing it costs ~20 ms per `run`
     os.makedirs(layers_dir(store.root), mode=0o700, exist_ok=True)
     tmp = os.path.join(layers_dir(store.root), f".tmp-{os.getpid()}-{os.urandom(4).hex()}")
     os.makedirs(os.path.join(tmp, "diff"), mode=0o755)
@@ -109,6 +106,7 @@ def lower_metadata(store, image):
 
 def remove_tree(path: str) -> None:
     """Remove a directory tree, including what overlayfs left unreadable in a user namespace."""
+    import shutil
     if not os.path.lexists(path):
         return
     try:
@@ -118,6 +116,7 @@ def remove_tree(path: str) -> None:
         if not rootless():
             raise
     # overlayfs' work/work is mode 000 owned by the namespace's root: remove it from inside one.
+    import subprocess
     subprocess.run(["unshare", "--user", "--map-root-user", "rm", "-rf", "--", path], check=False,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if os.path.lexists(path):
