@@ -19,12 +19,13 @@ def test_classroom_registry_serves_the_base_images_as_a_mirror(reg_docker, fresh
         return subprocess.run([SCRIPT, *args, "--state", state, "--addr", addr],
                               env=env, capture_output=True, text=True, timeout=300)
 
-    before = reg_docker("images", "--digests").stdout
+    listing = ("images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}")
+    before = reg_docker(*listing).stdout
     started = script("--images", "busybox:latest")
     try:
         assert started.returncode == 0, started.stderr
         assert f"The push refers to repository [{addr}/library/busybox]" in started.stdout
-        assert reg_docker("images", "--digests").stdout == before  # the store's tags are untouched
+        assert reg_docker(*listing).stdout == before  # the store's tags are untouched
         with open(os.path.join(env["XDG_CONFIG_HOME"], "baleine", "config.json")) as f:
             assert json.load(f)["registry-mirrors"] == [f"http://{addr}"]
         status = script("status")

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import struct
-import threading
 import time
 import zlib
 
@@ -30,6 +28,7 @@ from baleine.registry.transport import Session
 from baleine.store import media
 
 GZIP_LEVEL = 6  # Go's gzip.DefaultCompression, what Docker uses
+GZIP_BLOCK = 1 << 20  # input bytes per independently compressed block
 COMPRESSED = (media.OCI_LAYER_GZIP, media.OCI_LAYER_ZSTD, media.DOCKER_LAYER_GZIP)
 CONCURRENT_UPLOADS = 5  # Docker's default: further layers show `Waiting`
 LAYER_RETRIES = 2  # fresh starts of a layer whose upload was cut off
@@ -224,40 +223,36 @@ def _progress_chunks(chunks, progress: Progress, layer_id: str):
         yield chunk
 
 
-def gzip_stream(source, level: int = GZIP_LEVEL):
-    """Deterministic gzip of a file, as Go writes it (no name, mtime 0, OS unknown).
+def gzip_stream(source, level: int = GZIP_LEVEL, block: int = GZIP_BLOCK):
+    """Deterministic gzip of a file (no name, mtime 0, OS unknown), compressed in parallel.
 
-    Compression runs in a thread (zlib releases the GIL) so it overlaps the upload."""
-    chunks: queue.Queue = queue.Queue(maxsize=8)
-    failure: list[BaseException] = []
+    Like pigz: the input is cut into fixed blocks, each deflated in a thread (zlib releases the
+    GIL) with the previous 32 KiB as its dictionary and ended by a sync flush, so the pieces
+    join into one deflate stream. The bytes depend on the content only, not on the thread count."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    def compress() -> None:
-        try:
-            deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
-            crc, length = 0, 0
-            chunks.put(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff")
-            while True:
-                data = source.read(CHUNK)
-                if not data:
-                    break
-                crc = zlib.crc32(data, crc)
-                length += len(data)
-                out = deflate.compress(data)
-                if out:
-                    chunks.put(out)
-            chunks.put(deflate.flush() + struct.pack("<II", crc, length & 0xFFFFFFFF))
-        except BaseException as err:  # handed to the consumer
-            failure.append(err)
-        finally:
-            chunks.put(None)
+    def deflate(data: bytes, dictionary: bytes, last: bool) -> bytes:
+        compressor = (zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=dictionary)
+                      if dictionary else zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS))
+        return compressor.compress(data) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
-    worker = threading.Thread(target=compress, daemon=True)
-    worker.start()
-    while True:
-        chunk = chunks.get()
-        if chunk is None:
-            break
-        yield chunk
-    worker.join()
-    if failure:
-        raise failure[0]
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    yield b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    crc, length = 0, 0
+    pending: list = []
+    previous = b""
+    data = source.read(block)
+    with ThreadPoolExecutor(workers) as pool:
+        while True:
+            following = source.read(block) if data else b""
+            last = not following
+            crc = zlib.crc32(data, crc)
+            length += len(data)
+            pending.append(pool.submit(deflate, data, previous[-32768:], last))
+            previous = data
+            while pending and (len(pending) > 2 * workers or last):
+                yield pending.pop(0).result()
+            if last:
+                break
+            data = following
+    yield struct.pack("<II", crc, length & 0xFFFFFFFF)
