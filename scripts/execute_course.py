@@ -26,6 +26,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHAPTERS = os.path.join(REPO, "chapters")
 KERNEL_NAME = "baleine"
 CELL_TIMEOUT = 600
+REGISTRY = "127.0.0.1:5000"  # the classroom registry (scripts/classroom_registry), localhost:5000 in the chapters
 
 
 def default_root() -> str:
@@ -39,7 +40,9 @@ def say(message: str) -> None:
 
 def course_env(root: str) -> dict[str, str]:
     """The environment of the kernel (and of the docker commands run here) for the course."""
-    env = dict(os.environ, BALEINE_ROOT=root, TZ="UTC")
+    # DOCKER_CONFIG: `docker login` in the chapters writes its credentials next to the store,
+    # not into the user's own ~/.docker/config.json.
+    env = dict(os.environ, BALEINE_ROOT=root, DOCKER_CONFIG=os.path.join(root, "docker-config"), TZ="UTC")
     env.pop("BALEINE_KERNEL_ROOT", None)  # one store for every chapter, not one per notebook folder
     return env
 
@@ -76,11 +79,29 @@ def ensure_kernel() -> None:
         subprocess.run([sys.executable, "-m", "baleine.kernel", "install", "--sys-prefix"], check=True)
 
 
+def registry_answers() -> bool:
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_registry(root: str) -> None:
+    """Start the classroom registry the chapters push to, unless it already runs."""
+    if not registry_answers():
+        say(f"starting the classroom registry on {REGISTRY}")
+        subprocess.run([os.path.join(REPO, "scripts", "classroom_registry"), "start", "--no-mirror",
+                        "--addr", REGISTRY], env=course_env(root), check=True, stdout=subprocess.DEVNULL)
+
+
 def prepare(root: str) -> None:
     """What both this script and the nbval test do before running chapters."""
     ensure_kernel()
     reset_root(root)
     import_base_images(root)
+    ensure_registry(root)
 
 
 def execute(path: str, root: str) -> float:
