@@ -96,3 +96,17 @@ def test_container_names(kernel, busybox):
     assert reply["status"] == "ok", stdout_of(messages)
     assert "kernel-named" in complete(kernel, "docker rm kernel-na")["matches"]
     assert "kernel-named" in complete(kernel, "docker container start kernel-")["matches"]
+
+
+def test_flag_values_and_positions(kernel, busybox):
+    # `--name x` is a flag and its value: the image is still the next word.
+    assert busybox in complete(kernel, "docker run --rm --name web -v /tmp:/w kernel-bu")["matches"]
+    reply, messages = kernel.run("docker network ls --format '{{.Name}}'")
+    networks = stdout_of(messages).split()
+    if reply["status"] == "ok" and "bridge" in networks:
+        assert "bridge" in complete(kernel, "docker run --network br")["matches"]
+    reply, _ = kernel.run("docker volume create kernel-vol >/dev/null")
+    if reply["status"] == "ok":
+        assert "kernel-vol" in complete(kernel, "docker run -v kernel-")["matches"]
+        assert "kernel-vol" in complete(kernel, "docker volume rm kernel-")["matches"]
+    assert complete(kernel, "docker run --name we")["matches"] == []

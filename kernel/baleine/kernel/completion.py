@@ -52,16 +52,33 @@ def _quote(word: str) -> str:
 def docker_context(words: list[str]) -> tuple[str | None, int]:
     """The command path in `docker ARGS...` (None if still at the command) and how many
     positional arguments follow it. `words` excludes `docker` and the word being typed."""
-    args = [w for w in words if not w.startswith("-")]
     table = dockerwords.table()
-    if not args:
-        return None, 0
-    if args[0] in dockerwords.groups():
-        if len(args) == 1:
-            return args[0], -1  # the subcommand itself is being typed
-        path = f"{args[0]} {args[1]}"
-        return (path if path in table else None), len(args) - 2
-    return args[0], len(args) - 1
+    path, positional, takes_value = None, 0, dockerwords.value_flags(None)
+    skip = False
+    for word in words:
+        if skip:  # the value of the previous flag
+            skip = False
+        elif word.startswith("-"):
+            skip = "=" not in word and word in takes_value
+        elif path is None:
+            path, positional = word, -1 if word in dockerwords.groups() else 0
+            takes_value = dockerwords.value_flags(path)
+        elif positional == -1:
+            path, positional = f"{path} {word}", 0
+            path = path if path in table else None
+            takes_value = dockerwords.value_flags(path)
+        else:
+            positional += 1
+    return path, positional
+
+
+def _flag_value(words: list[str]) -> str | None:
+    """The flag whose value is being typed (`--network <tab>`), if any."""
+    if words and words[-1].startswith("-") and "=" not in words[-1]:
+        path, _ = docker_context(words[:-1])
+        if words[-1] in dockerwords.value_flags(path):
+            return words[-1]
+    return None
 
 
 def complete(session, code: str, cursor_pos: int) -> dict:
@@ -88,6 +105,15 @@ def _matches(session, words: list[str], word: str) -> list[str]:
 
 
 def _docker_matches(session, args: list[str], word: str) -> list[str]:
+    flag = _flag_value(args)
+    if flag in ("--network", "--net"):
+        return _names(session, "network")
+    if flag in ("-v", "--volume"):
+        return _names(session, "volume") + _paths(session, word)
+    if flag in ("--name", "-e", "--env", "-p", "--publish", "-u", "--user", "-t", "--tag"):
+        return []  # free text
+    if flag is not None:
+        return _paths(session, word)
     path, positional = docker_context(args)
     table = dockerwords.table()
     if path is None and positional == 0:

@@ -89,6 +89,19 @@ _ALIASES = {
     "container stop": "stop", "container top": "top", "container unpause": "unpause",
     "container update": "update", "container wait": "wait",
 }
+# Flags that take a value (the next word), so that word is not a positional argument.
+_RUN_VALUES = ("-a --attach --add-host --cap-add --cap-drop --cpus -e --env --env-file "
+               "--entrypoint -h --hostname -l --label -m --memory --mount --name --network "
+               "-p --publish --platform --pull --restart -u --user -v --volume -w --workdir")
+_VALUE_FLAGS = {
+    "run": _RUN_VALUES, "create": _RUN_VALUES,
+    "build": "--add-host --build-arg --cache-from -f --file --iidfile --label --network "
+             "--platform --progress --secret --ssh -t --tag --target",
+    "exec": "--detach-keys -e --env --env-file -u --user -w --workdir",
+    "commit": "-a --author -c --change -m --message",
+    "cp": "", "logs": "--since -n --tail --until", "kill": "-s --signal",
+    "stop": "-s --signal -t --time", "restart": "-s --signal -t --time",
+}
 GLOBAL_FLAGS = ["--config", "-D", "--debug", "-H", "--host", "-l", "--log-level", "--help", "-v", "--version"]
 
 # What the positional arguments of a command name.
@@ -141,6 +154,41 @@ def table() -> dict[str, list[str]]:
             merged[path] = sorted(set(merged.get(path, [])) | set(flags))
         _TABLE = merged
     return _TABLE
+
+
+def value_flags(path: str | None) -> set[str]:
+    """The flags of a command that take a value (static table, and baleine's CLI)."""
+    if path is None:  # before the command: docker's global flags
+        return {"-H", "--host", "--config", "-c", "--context", "-l", "--log-level"}
+    group, _, sub = path.partition(" ")
+    base = sub if group in ("image", "container") and sub else path
+    flags = set(_VALUE_FLAGS.get(base, "").split())
+    flags |= _cli_value_flags().get(path, set())
+    flags |= {"--format", "-f", "--filter", "-o", "--output"} if base not in ("build", "run", "create") else set()
+    return flags
+
+
+_CLI_VALUES: dict[str, set[str]] | None = None
+
+
+def _cli_value_flags() -> dict[str, set[str]]:
+    global _CLI_VALUES
+    if _CLI_VALUES is None:
+        _CLI_VALUES = {}
+        try:
+            cli = importlib.import_module("baleine.cli")
+            flags_mod = importlib.import_module("baleine.cli.flags")
+            for module_name in {t.split(":")[0] for t in cli.COMMANDS.values()}:
+                module = importlib.import_module(f"baleine.cli.{module_name}")
+                for value in vars(module).values():
+                    if isinstance(value, flags_mod.Command):
+                        names = {f"--{f.long}" for f in value.flags if f.kind != "bool"}
+                        names |= {f"-{f.short}" for f in value.flags if f.kind != "bool" and f.short}
+                        for path in (value.path,) + tuple(value.aliases):
+                            _CLI_VALUES.setdefault(path, set()).update(names)
+        except Exception:
+            pass
+    return _CLI_VALUES
 
 
 def subcommands(group: str | None = None) -> list[str]:
