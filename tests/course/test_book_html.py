@@ -62,12 +62,12 @@ def test_chapter_in_chromium_shows_dockerfile_and_outputs(built_book, tmp_path):
     # Outputs stored by scripts/execute_course.py: a history table and a command's output.
     assert "CREATED BY" in text and "Stand-in for debian:bookworm-slim" in text
     assert "git version" in text
-    # A screenshot, kept as an artifact of the run.
+    # A screenshot, kept as an artifact of the run: tall enough to show the history outputs and the Dockerfile.
     os.makedirs(ARTIFACTS, exist_ok=True)
     shot = os.path.join(ARTIFACTS, "02-creation-image.png")
     if os.path.exists(shot):
         os.remove(shot)
-    run = chromium(f"--screenshot={shot}", "--window-size=1280,2000", "--hide-scrollbars", url,
+    run = chromium(f"--screenshot={shot}", "--window-size=1280,4200", "--hide-scrollbars", url,
                    profile=str(tmp_path / "profile-shot"))
     assert run.returncode == 0, run.stderr[-4000:]
     assert os.path.getsize(shot) > 10000
