@@ -588,6 +588,7 @@ class Builder:
             from baleine.layers import diff_tree
             staging = self._staging()
             stager = Stager(staging, view, self._now())
+            stager.chown = chown
             owner_default = (chown[0] if chown else 0, chown[1] if chown else 0)
             for text, rels in resolved:
                 for rel in rels:

@@ -114,6 +114,7 @@ class Stager:
         self.now = now
         self.owners: dict[str, Owner] = {}
         self.times: dict[str, int] = {}
+        self.chown: tuple[int, int] | None = None  # directories a COPY --chown creates are its
 
     # -- destination ----------------------------------------------------------------------
 
@@ -148,7 +149,7 @@ class Stager:
                 self.owners[sub] = created_from[0]
                 self.times[sub] = created_from[1]
             else:
-                self.owners[sub] = (0, 0, 0o755)
+                self.owners[sub] = (*(self.chown or (0, 0)), 0o755)
                 self.times[sub] = self.now * 1_000_000_000
 
     # -- copying --------------------------------------------------------------------------
