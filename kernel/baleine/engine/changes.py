@@ -19,13 +19,18 @@ class Owners:
 
     def __init__(self, store, container, view: MergedView):
         from baleine import snapshot
-        try:
-            image = store.lookup(container.record["Image"])
-            self.metadata = snapshot.lower_metadata(store, image)
-        except Exception:  # the image was removed: the disk is all we have
-            self.metadata = {}
-        self.image_layers = len(view.layers) - 1 - (1 if os.path.basename(view.layers[1]) == "init" else 0)
-        self.first_image_layer = len(view.layers) - self.image_layers
+        if is_copy(container):  # the vfs fallback keeps the sidecar of its own copy
+            from baleine.layers import Metadata, sidecar_path
+            self.metadata = Metadata.load(sidecar_path(view.layers[0]))
+            self.first_image_layer = 0
+        else:
+            try:
+                image = store.lookup(container.record["Image"])
+                self.metadata = snapshot.lower_metadata(store, image)
+            except Exception:  # the image was removed: the disk is all we have
+                self.metadata = {}
+            # upper, init, then the image's layers
+            self.first_image_layer = 2 if len(view.layers) > 1 and os.path.basename(view.layers[1]) == "init" else 1
         rootless = os.geteuid() != 0
         self.uid_map = {os.geteuid(): 0} if rootless else {}
         self.gid_map = {os.getegid(): 0} if rootless else {}
@@ -38,6 +43,11 @@ class Owners:
                 return meta.uid, meta.gid, meta.mode
         return (self.uid_map.get(st.st_uid, st.st_uid), self.gid_map.get(st.st_gid, st.st_gid),
                 stat.S_IMODE(st.st_mode))
+
+
+def is_copy(container) -> bool:
+    """The vfs fallback (no overlayfs): the rootfs is a full copy, diffs walk and compare."""
+    return container.record.get("Driver") == "vfs"
 
 
 def _kind(mode: int) -> str:
@@ -97,8 +107,11 @@ def export(store, container, out) -> None:
     write_tar(view, Owners(store, container, view), [], view.root(), out, "")
 
 
-def diff(container) -> list[tuple[str, str]]:
+def diff(container, store=None) -> list[tuple[str, str]]:
     """Docker's (kind, path) list, kind A/C/D, parents before their contents."""
+    if is_copy(container):
+        from baleine.store import open_store
+        return [(kind, "/" + "/".join(parts)) for kind, parts, _ in copy_changes(store or open_store(), container)]
     view = MergedView.of(container)
     lower = MergedView(view.layers[1:])
     upper = view.layers[0]
@@ -140,3 +153,83 @@ def _hidden(lower: MergedView, parts: list[str], kept: set[str]) -> list[tuple[s
     if entry is None or not stat.S_ISDIR(entry.st.st_mode):
         return []
     return [("D", "/" + "/".join(parts + [name])) for name, _ in lower.listdir(entry, real) if name not in kept]
+
+
+# -- the vfs fallback: walk the copy and compare it with the image's layers -----------------
+
+def copy_changes(store, container) -> list[tuple[str, list[str], Found | None]]:
+    """(kind, parts, entry in the copy) for every difference, parents first (Docker's naive
+    diff: a file differs by type, size, mode, owner, mtime or link target)."""
+    from baleine import snapshot
+    image = store.lookup(container.record["Image"])
+    lowers = [snapshot.ensure_layer(store, d, i) for d, i in zip(image.layers, image.diff_ids)]
+    copy = MergedView.of(container)
+    if not lowers:
+        empty = os.path.join(container.dir, "empty")
+        os.makedirs(empty, exist_ok=True)
+        lowers = [empty]
+    lower = MergedView(list(reversed(lowers)))
+    changes: list = []
+    stack = [([], copy.root(), lower.root())]
+    while stack:
+        parts, mine, theirs = stack.pop()
+        names = dict(copy.listdir(mine, parts))
+        old = dict(lower.listdir(theirs, parts)) if theirs is not None else {}
+        below = []
+        for name in sorted(set(names) | set(old)):
+            sub = parts + [name]
+            new, was = names.get(name), old.get(name)
+            if new is None:
+                changes.append(("D", sub, None))
+                continue
+            if was is None:
+                if snapshot.is_mount_point(sub):
+                    continue
+                changes.append(("A", sub, new))
+            elif _differs(new, was):
+                changes.append(("C", sub, new))
+            if stat.S_ISDIR(new.st.st_mode):
+                below.append((sub, new, was if was is not None and stat.S_ISDIR(was.st.st_mode) else None))
+        stack.extend(reversed(below))
+    return sorted(changes, key=lambda c: c[1])
+
+
+def _differs(new: Found, old: Found) -> bool:
+    a, b = new.st, old.st
+    if stat.S_IFMT(a.st_mode) != stat.S_IFMT(b.st_mode) or stat.S_IMODE(a.st_mode) != stat.S_IMODE(b.st_mode):
+        return True
+    if (a.st_uid, a.st_gid) != (b.st_uid, b.st_gid) or int(a.st_mtime) != int(b.st_mtime):
+        return True
+    if stat.S_ISLNK(a.st_mode):
+        return os.readlink(new.path) != os.readlink(old.path)
+    return not stat.S_ISDIR(a.st_mode) and a.st_size != b.st_size
+
+
+def synthetic_upper(store, container, target: str) -> None:
+    """Lay the copy's changes out in `target` as an overlayfs upper dir would hold them
+    (hard links to the changed files, 0/0 character devices for deletions), so commit
+    writes the layer with the same code as on overlayfs. `target` is on the copy's file
+    system."""
+    copy_root = MergedView.of(container).layers[0]
+    dirs = []
+    for kind, parts, entry in copy_changes(store, container):
+        for i in range(1, len(parts)):  # parents, as the copy has them
+            path = os.path.join(target, *parts[:i])
+            if not os.path.isdir(path):
+                source = os.lstat(os.path.join(copy_root, *parts[:i]))
+                os.mkdir(path, 0o700)
+                dirs.append((path, source))
+        path = os.path.join(target, *parts)
+        if kind == "D":
+            os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(0, 0))
+        elif stat.S_ISDIR(entry.st.st_mode):
+            if not os.path.isdir(path):
+                os.mkdir(path, 0o700)
+                dirs.append((path, entry.st))
+        else:
+            os.link(entry.path, path, follow_symlinks=False)
+    for path, source in reversed(dirs):  # modes and times last: adding entries changes mtimes
+        os.chmod(path, stat.S_IMODE(source.st_mode))
+        if os.geteuid() == 0:
+            os.lchown(path, source.st_uid, source.st_gid)
+        os.utime(path, ns=(source.st_atime_ns, source.st_mtime_ns), follow_symlinks=False)

@@ -33,7 +33,10 @@ def commit(store, container: Container, refs, *, author: str = "", message: str 
     writer = store.writer()
     with writer:
         with frozen(container, pause):
-            result = diff_overlay_upper(upper, writer, metadata=snapshot.lower_metadata(store, image), **ids)
+            if container.record.get("Driver") == "vfs":
+                result = _diff_copy(store, container, writer, ids)
+            else:
+                result = diff_overlay_upper(upper, writer, metadata=snapshot.lower_metadata(store, image), **ids)
         config = copy.deepcopy(image.config)
         record_config = container.record["Config"]
         new_config = {k: copy.deepcopy(record_config[k]) for k in IMAGE_CONFIG_KEYS
@@ -63,3 +66,21 @@ def commit(store, container: Container, refs, *, author: str = "", message: str 
                 layers.append(layer_descriptor(diff_id, writer.size))
             image_id, _ = write_image(txn, config, layers, refs)
     return image_id
+
+
+def _diff_copy(store, container: Container, writer, ids: dict):
+    """The vfs fallback: the copy's changes laid out as an overlay upper dir, then diffed."""
+    import tempfile
+    from baleine.engine.changes import synthetic_upper
+    from baleine.layers import Metadata, diff_overlay_upper, sidecar_path
+    from baleine.snapshot import remove_tree
+
+    rootfs = os.path.join(container.bundle, "rootfs")
+    tmp = tempfile.mkdtemp(prefix="commit-", dir=container.dir)
+    try:
+        upper = os.path.join(tmp, "upper")
+        os.mkdir(upper)
+        synthetic_upper(store, container, upper)
+        return diff_overlay_upper(upper, writer, metadata=Metadata.load(sidecar_path(rootfs)), **ids)
+    finally:
+        remove_tree(tmp)

@@ -220,6 +220,9 @@ def create(store, image, image_text: str, *, name: str | None = None, args: list
         container.save()
     try:
         overlay = snapshot.prepare(store, image, container.dir)
+        if overlay.get("driver") == "vfs":
+            record["Driver"] = "vfs"
+            container.save()
         if config["WorkingDir"]:
             _make_workdir(overlay, config["WorkingDir"])
         write_bundle(container, overlay)
@@ -245,7 +248,9 @@ def write_bundle(container: Container, overlay: dict) -> None:
     record = container.record
     config, host = record["Config"], record["HostConfig"]
     rootless = os.geteuid() != 0
-    annotations = {snapshot.OVERLAY_ANNOTATION: snapshot.overlay_annotation(overlay)}
+    # The vfs fallback's rootfs is the bundle's own directory: nothing to mount.
+    annotations = ({} if overlay.get("driver") == "vfs"
+                   else {snapshot.OVERLAY_ANNOTATION: snapshot.overlay_annotation(overlay)})
     if rootless:
         annotations["org.baleine.fakeroot"] = "1"
     if host.get("Init"):

@@ -138,8 +138,9 @@ def copy_into(store, container, label: str, dest: str, source, *, archive: bool 
             size = _retarget(source, spool, "/".join(target), rename, archive)
             spool.seek(0)
             rootless = not is_real_root()
+            overlay = "overlay-userxattr" if rootless else "overlay"
             apply_layer(spool, view.layers[0], sidecar=False, exact_modes=not rootless,
-                        whiteout_format="overlay-userxattr" if rootless else "overlay")
+                        whiteout_format="remove" if len(view.layers) == 1 else overlay)
         return size
 
 

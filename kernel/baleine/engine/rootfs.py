@@ -69,7 +69,10 @@ class MergedView:
         from baleine import snapshot
         with open(os.path.join(container.bundle, "config.json")) as f:
             spec = json.load(f)
-        overlay = json.loads(spec["annotations"][snapshot.OVERLAY_ANNOTATION])
+        annotation = (spec.get("annotations") or {}).get(snapshot.OVERLAY_ANNOTATION)
+        if annotation is None:  # the vfs fallback: one flat copy
+            return cls([os.path.join(container.bundle, "rootfs")])
+        overlay = json.loads(annotation)
         return cls([overlay["upperdir"], *overlay["lowerdir"]])
 
     # -- looking things up -------------------------------------------------------------------

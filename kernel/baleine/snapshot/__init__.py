@@ -6,6 +6,12 @@
                                                         "-init" layer): kept out of diff and commit
     <container dir>/upper, <container dir>/work         the container's writable layer
 
+Where overlayfs cannot be mounted (`docker info` says so), the "vfs" fallback copies and walks
+instead: every layer is applied, whiteouts and all, onto the container's own directory
+(`<container dir>/bundle/rootfs`, with its sidecar `rootfs.meta.json`), and diffs compare it
+with the unpacked layers (engine.changes). The choice is made once per store and kernel;
+BALEINE_STORAGE_DRIVER=overlay|vfs forces it.
+
 Layers are unpacked with overlay-style whiteouts (`trusted.*` xattrs as root, `user.*` with
 `userxattr` without root), into a temporary directory renamed into place, so a crash never
 leaves a half layer. The overlay itself is mounted by the runtime, inside the container's
@@ -57,10 +63,36 @@ def ensure_layer(store, descriptor: dict, diff_id: str) -> str:
     return os.path.join(final, "diff")
 
 
+def driver(root: str) -> str:
+    """"overlay", or "vfs" where overlayfs cannot be mounted (probed once, then cached)."""
+    forced = os.environ.get("BALEINE_STORAGE_DRIVER")
+    if forced in ("overlay", "vfs"):
+        return forced
+    cache = os.path.join(root, "storage-driver.json")
+    key = f"{os.uname().release} uid={os.geteuid()}"
+    try:
+        with open(cache) as f:
+            known = json.load(f)
+        if known.get("key") == key:
+            return known["driver"]
+    except (OSError, ValueError):
+        pass
+    from baleine.runtime.probe import probe
+    chosen = "overlay" if probe().get("overlay") else "vfs"
+    from baleine.fsutil import atomic_write
+    os.makedirs(root, mode=0o700, exist_ok=True)
+    atomic_write(cache, json.dumps({"key": key, "driver": chosen}).encode())
+    return chosen
+
+
 def prepare(store, image, container_dir: str) -> dict:
     """Unpack the image's layers and create the container's upper and work directories.
 
-    Returns the overlay description the runtime mounts at the bundle's rootfs."""
+    Returns the overlay description the runtime mounts at the bundle's rootfs. With the
+    vfs fallback, the rootfs is a full copy: {"driver": "vfs", "upperdir": <it>, "lowerdir": []}
+    (so code that reads layers top down sees one flat layer)."""
+    if driver(store.root) == "vfs":
+        return prepare_copy(store, image, container_dir)
     lowers = [ensure_layer(store, d, diff_id) for d, diff_id in zip(image.layers, image.diff_ids)]
     upper = os.path.join(container_dir, "upper")
     work = os.path.join(container_dir, "work")
@@ -88,6 +120,39 @@ def make_init_layer(container_dir: str, lowers: list[str]) -> str:
         if os.path.isdir(os.path.join(init, os.path.dirname(name))):
             os.close(os.open(os.path.join(init, name), os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
     return init
+
+
+def prepare_copy(store, image, container_dir: str) -> dict:
+    """The vfs fallback: apply every layer onto the bundle's rootfs directory."""
+    from baleine.layers import apply_blob
+    rootfs = os.path.join(container_dir, "bundle", "rootfs")
+    os.makedirs(rootfs, exist_ok=True)
+    for descriptor, diff_id in zip(image.layers, image.diff_ids):
+        with store.open_blob(descriptor["digest"]) as blob:
+            apply_blob(blob, rootfs, expected_digest=descriptor["digest"], whiteout_format="remove",
+                       exact_modes=not rootless(), expected_diff_id=diff_id)
+    _make_mount_points(rootfs)
+    return {"driver": "vfs", "upperdir": rootfs, "lowerdir": []}
+
+
+def _make_mount_points(rootfs: str) -> None:
+    """The init layer's entries, made in the copy with the parents' times kept, so the diff
+    against the image does not report them."""
+    for name in [*INIT_DIRS, *INIT_FILES]:
+        path = os.path.join(rootfs, name)
+        parent = os.path.dirname(path)
+        if os.path.lexists(path) or not os.path.isdir(parent) or os.path.islink(parent):
+            continue
+        st = os.lstat(parent)
+        if name in INIT_DIRS:
+            os.mkdir(path, 0o755)
+        else:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+        os.utime(parent, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+
+
+def is_mount_point(parts: list[str]) -> bool:
+    return "/".join(parts) in INIT_DIRS + INIT_FILES
 
 
 def overlay_annotation(overlay: dict) -> str:
