@@ -22,19 +22,20 @@ KERNEL_NAME = "baleine"
 @pytest.fixture(scope="session")
 def kernelspec_prefix(tmp_path_factory) -> Path:
     prefix = tmp_path_factory.mktemp("jupyter-prefix")
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "JUPYTER_PATH")}
     # pytest's `pythonpath` setting is not seen by subprocesses: give them the package too.
     root = os.path.dirname(os.path.dirname(os.path.abspath(baleine.__file__)))
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, saved["PYTHONPATH"]]))
     subprocess.run([sys.executable, "-m", "baleine.kernel", "install", "--prefix", str(prefix)],
                    check=True, capture_output=True)
     data = prefix / "share" / "jupyter"
-    old = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(data), old]))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(data), saved["JUPYTER_PATH"]]))
     yield prefix
-    if old is None:
-        os.environ.pop("JUPYTER_PATH", None)
-    else:
-        os.environ["JUPYTER_PATH"] = old
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
