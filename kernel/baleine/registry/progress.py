@@ -70,6 +70,4 @@ def bar(current: int, total: int | None, width: int = 50) -> str:
     if not total or total <= 0:
         return f"{human_size(current)}"
     filled = min(width, int(width * current / total))
-    arrow = ">" if filled < width else ""
-    inside = "=" * max(filled - (1 if arrow else 0), 0) + arrow
-    return f"[{inside.ljust(width)}] {human_size(current):>8}/{human_size(total)}"
+    return f"[{'=' * filled}>{' ' * (width - filled)}] {human_size(current):>8}/{human_size(total)}"
