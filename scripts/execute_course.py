@@ -88,20 +88,29 @@ def registry_answers() -> bool:
         return False
 
 
-def ensure_registry(root: str) -> None:
-    """Start the classroom registry the chapters push to, unless it already runs."""
-    if not registry_answers():
-        say(f"starting the classroom registry on {REGISTRY}")
-        subprocess.run([os.path.join(REPO, "scripts", "classroom_registry"), "start", "--no-mirror",
-                        "--addr", REGISTRY], env=course_env(root), check=True, stdout=subprocess.DEVNULL)
+def ensure_registry(root: str) -> bool:
+    """Start the classroom registry the chapters push to, unless it already runs.
+    True when this call started it (it then keeps running, as a classroom service)."""
+    if registry_answers():
+        return False
+    say(f"starting the classroom registry on {REGISTRY}")
+    subprocess.run([os.path.join(REPO, "scripts", "classroom_registry"), "start", "--no-mirror",
+                    "--addr", REGISTRY], env=course_env(root), check=True, stdout=subprocess.DEVNULL)
+    return True
 
 
-def prepare(root: str) -> None:
-    """What both this script and the nbval test do before running chapters."""
+def stop_registry(root: str) -> None:
+    subprocess.run([os.path.join(REPO, "scripts", "classroom_registry"), "stop", "--addr", REGISTRY],
+                   env=course_env(root), check=False, stdout=subprocess.DEVNULL)
+
+
+def prepare(root: str) -> bool:
+    """What both this script and the nbval test do before running chapters.
+    True when the classroom registry was started for this run."""
     ensure_kernel()
     reset_root(root)
     import_base_images(root)
-    ensure_registry(root)
+    return ensure_registry(root)
 
 
 def execute(path: str, root: str) -> float:

@@ -29,7 +29,7 @@ def execute_course_module():
 def test_chapters_pass_nbval(tmp_path):
     course = execute_course_module()
     root = str(tmp_path / "baleine-course")
-    course.prepare(root)
+    started_registry = course.prepare(root)
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval",
@@ -39,6 +39,8 @@ def test_chapters_pass_nbval(tmp_path):
             cwd=REPO, env=course.course_env(root), capture_output=True, text=True)
     finally:
         course.reset_root(root)  # no container left running, no store left behind
+        if started_registry:
+            course.stop_registry(root)
     report = proc.stdout[-20000:] + proc.stderr[-5000:]
     assert proc.returncode == 0, report
     assert " passed" in proc.stdout and "failed" not in proc.stdout.splitlines()[-1], report
