@@ -185,3 +185,18 @@ def test_export(engine):
     # The export imports back into a runnable image.
     engine("import", "--change", 'CMD ["cat", "/hello"]', out, "reimported")
     assert engine("run", "--rm", "reimported").stdout == "hi\n"
+
+
+def test_attach(engine):
+    engine("run", "-d", "--name", "talker", "busybox", "sh", "-c", "sleep 1; echo late; exit 6")
+    r = engine("attach", "talker", check=False)
+    assert (r.returncode, r.stdout) == (6, "late\n")
+    r = engine("attach", "talker", check=False)
+    assert (r.returncode, r.stderr) == (1, "Error response from daemon: You cannot attach to a stopped container, start it first\n")
+
+
+def test_run_tty(engine):
+    r = engine.raw("run", "--rm", "-t", "busybox", "sh", "-c", "tty; echo $TERM")
+    assert r.stdout == b"/dev/pts/0\r\nxterm\r\n"                 # a terminal's line endings
+    r = engine("run", "--rm", "-it", "busybox", "true", check=False)
+    assert (r.returncode, r.stderr) == (1, "the input device is not a TTY\n")

@@ -69,6 +69,8 @@ COMMANDS = {
     "container export": "container_tools:export",
     "top": "container_tools:top",
     "container top": "container_tools:top",
+    "attach": "container_tools:attach",
+    "container attach": "container_tools:attach",
     "version": "system:version",
     "info": "system:info",
     "system info": "system:info",

@@ -1,4 +1,4 @@
-"""Commands that reach into a container: exec, cp, diff, export, top."""
+"""Commands that reach into a container: exec, cp, diff, export, top, attach."""
 
 from __future__ import annotations
 
@@ -168,3 +168,58 @@ def top(argv: list[str], path: str) -> int:
         return "".join(c.ljust(widths[i]) for i, c in enumerate(cells[:-1])) + cells[-1] + "\n"
     sys.stdout.write(line(titles) + "".join(line(r) for r in rows))
     return 0
+
+
+ATTACH = Command("container attach", "[OPTIONS] CONTAINER",
+                 "Attach local standard input, output, and error streams to a running container",
+                 [Flag("detach-keys", kind="str", help="Override the key sequence for detaching a container"),
+                  Flag("no-stdin", help="Do not attach STDIN"),
+                  Flag("sig-proxy", default=True, help="Proxy all received signals to the process")],
+                 aliases=("attach",), min_args=1, max_args=1)
+
+
+def attach(argv: list[str], path: str) -> int:
+    """Without a daemon there is no stream to join: follow the container's log from now on
+    (stdin stays the container's own), forward Ctrl-C/SIGTERM, and exit with its status."""
+    import signal
+    import time
+
+    from baleine.engine.containers import kill, lookup
+
+    opts, args = parse(ATTACH, argv)
+    container = lookup(open_store().root, args[0])
+    if not container.running:
+        raise DaemonError("You cannot attach to a stopped container, start it first")
+    if opts.sig_proxy:
+        def forward(signum, frame):
+            try:
+                kill(container, signum)
+            except BaleineError:
+                pass
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, forward)
+    import json
+    try:
+        position = os.path.getsize(container.log_path)
+    except OSError:
+        position = 0
+    while True:
+        running = container.running
+        try:
+            with open(container.log_path, "rb") as f:
+                f.seek(position)
+                data = f.read()
+        except FileNotFoundError:
+            data = b""
+        complete, _, _ = data.rpartition(b"\n")
+        if complete:
+            for raw in complete.split(b"\n"):
+                entry = json.loads(raw)
+                stream = sys.stdout if entry["stream"] == "stdout" else sys.stderr
+                stream.write(entry["log"])
+                stream.flush()
+            position += len(complete) + 1
+        elif not running:
+            return container.state["ExitCode"]
+        else:
+            time.sleep(0.05)

@@ -184,6 +184,8 @@ def run(argv: list[str], path: str) -> int:
     from baleine.engine.containers import remove_files
 
     opts, args = parse(RUN, argv)
+    if opts.tty and opts.interactive and not opts.detach and not os.isatty(0):
+        raise BaleineError("the input device is not a TTY")
     store, container = _create(opts, args)
     try:
         if opts.detach:
