@@ -87,6 +87,14 @@ def test_token_auth_push_pull(reg_docker, fresh, token_registry):
     asked = tokens.requests[before:]
     assert [r["scope"] for r in asked] == [[f"repository:{name.split('/', 1)[1].split(':')[0]}:pull,push"]]
     assert all(r["user"] == USER for r in asked)
+    # A second repository mounts the layer: one token for both scopes (push here, pull there).
+    other = f"{host}/{repo_name()}:1"
+    reg_docker("tag", "busybox", other)
+    mounted = reg_docker("push", other).out_lines
+    assert mounted[2].endswith(f": Mounted from {name.split('/', 1)[1].split(':')[0]}"), mounted
+    assert sorted(tokens.requests[-1]["scope"]) == sorted([
+        f"repository:{other.split('/', 1)[1].split(':')[0]}:pull,push",
+        f"repository:{name.split('/', 1)[1].split(':')[0]}:pull"])
     assert fresh("pull", name).out_lines[-1] == name
     fresh("logout", host)
     anon = type(fresh)(fresh.root + "-anon")  # anonymous pull of a repository the token server lets anyone read

@@ -91,6 +91,11 @@ def test_podman_push_then_baleine_pull_same_id_and_history(reg_docker, fresh, re
     assert our_id == their_id
     assert "OK" in fresh("system", "check").stdout
     assert fresh("run", "--rm", name).stdout == "hello\n"  # CMD cat hello.txt in WORKDIR /app
+    # Its base, pushed by podman too, shares the (podman-compressed) busybox layer.
+    base = f"{registry.host}/{repo_name()}:base"
+    podman_root(storage, "push", "--tls-verify=false", "busybox", f"docker://{base}")
+    lines = fresh("pull", base).out_lines
+    assert lines[1].endswith(": Already exists") and "Pulling fs layer" not in "".join(lines), lines
     # And back: baleine pushes the pulled image unchanged (same manifest digest).
     again = f"{registry.host}/{repo_name()}:copy"
     fresh("tag", name, again)
