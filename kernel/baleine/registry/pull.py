@@ -231,9 +231,10 @@ def download_layer(store, repo: Repository, layer: dict, diff_id: str, progress:
     layer_id = short(layer["digest"])
     for attempt in range(RETRIES + 1):
         writer = store.writer()
+        diff = None
         try:
             response = repo.open_blob(layer["digest"])
-            diff = DiffHasher(layer["mediaType"])
+            diff = BackgroundDiff(layer["mediaType"])
             while True:
                 chunk = response.read(CHUNK)
                 if not chunk:
@@ -267,6 +268,9 @@ def download_layer(store, repo: Repository, layer: dict, diff_id: str, progress:
         except BaseException:
             writer.discard()
             raise
+        finally:
+            if diff is not None:
+                diff.close()
     raise AssertionError("unreachable")
 
 
@@ -318,6 +322,38 @@ class DiffHasher:
         if self.kind == "gzip":
             self._out(self._decompressor.flush())
         return "sha256:" + self.hash.hexdigest(), self.size
+
+
+class BackgroundDiff:
+    """A DiffHasher in a thread: decompression (zlib and zstandard release the GIL) overlaps
+    the download instead of following it."""
+
+    def __init__(self, media_type: str):
+        import queue
+        import threading
+        self.inner = DiffHasher(media_type)
+        self._chunks: queue.Queue = queue.Queue(maxsize=32)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            chunk = self._chunks.get()
+            if chunk is None:
+                return
+            self.inner.update(chunk)
+
+    def update(self, data: bytes) -> None:
+        self._chunks.put(data)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._chunks.put(None)
+            self._thread.join()
+
+    def finish(self) -> tuple[str, int]:
+        self.close()
+        return self.inner.finish()
 
 
 def _record_layer_size(store, diff_id: str, size: int) -> None:
