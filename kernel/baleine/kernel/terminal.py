@@ -7,8 +7,11 @@ sequences are dropped (TERM=dumb and NO_COLOR ask for none; some tools ignore th
 
 import re
 
-# Complete escape sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL/ST), two-byte ESC X.
-_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# Complete escape sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL/ST), ESC with
+# intermediates (ESC ( B), two-byte ESC X; and the start of one, cut by a read.
+_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
+                     r"|\x1b[ -/]+[0-~]|\x1b[@-Z\\-_]")
+_ESCAPE_START = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*|[ -/]*)\Z")
 _TOKEN = re.compile(r"\x1b|[\r\n\b]|[^\x1b\r\n\b]+")
 # Control characters a terminal does not print (tab is kept as text).
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -43,10 +46,10 @@ class TerminalLine:
                     self._escape(m.group())
                     pos = m.end()
                     continue
-                if len(data) - pos < 64 and "\x07" not in data[pos:]:
-                    self._pending = data[pos:]  # maybe the rest comes with the next read
+                if _ESCAPE_START.match(data, pos):
+                    self._pending = data[pos:]  # the rest comes with the next read
                     break
-                pos += 1  # a lone ESC: drop it
+                pos += 1  # not a sequence we know: drop the ESC alone
                 continue
             m = _TOKEN.match(data, pos)
             token = m.group()
