@@ -200,3 +200,20 @@ def test_run_tty(engine):
     assert r.stdout == b"/dev/pts/0\r\nxterm\r\n"                 # a terminal's line endings
     r = engine("run", "--rm", "-it", "busybox", "true", check=False)
     assert (r.returncode, r.stderr) == (1, "the input device is not a TTY\n")
+
+
+def test_cp_archive_mode_keeps_owners(root_engine):
+    engine = root_engine
+    engine("run", "--name", "owned", "busybox", "sh", "-c", "echo o > /owned && chown 1234:5678 /owned")
+    out = engine.path("owners")
+    os.mkdir(out)
+    engine("cp", "owned:/owned", out + "/plain")
+    engine("cp", "-a", "owned:/owned", out + "/archived")
+    assert (os.stat(out + "/plain").st_uid, os.stat(out + "/plain").st_gid) == (0, 0)
+    assert (os.stat(out + "/archived").st_uid, os.stat(out + "/archived").st_gid) == (1234, 5678)
+    os.chown(out + "/plain", 4321, 8765)
+    engine("cp", out + "/plain", "owned:/in-plain")
+    engine("cp", "-a", out + "/plain", "owned:/in-archived")
+    upper = engine("inspect", "-f", "{{.GraphDriver.Data.UpperDir}}", "owned").stdout.strip()
+    assert (os.stat(upper + "/in-plain").st_uid, os.stat(upper + "/in-plain").st_gid) == (0, 0)
+    assert (os.stat(upper + "/in-archived").st_uid, os.stat(upper + "/in-archived").st_gid) == (4321, 8765)
