@@ -63,7 +63,7 @@ class Registry:
 
 def timed(cmd: list[str], env: dict | None = None) -> float:
     started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)}: {proc.stderr}")
     return time.perf_counter() - started
@@ -147,7 +147,7 @@ def main() -> int:
             b, s, p = (statistics.median(times[(case, tool)]) for tool in ("baleine", "skopeo", "podman"))
             print(f"{case:12} {b:8.2f}s {s:8.2f}s {p:8.2f}s {b / s:8.2f} {b / p:8.2f}")
     finally:
-        subprocess.run(podman + ["rmi", "-a", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(podman + ["rmi", "-a", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -75,9 +75,9 @@ def start(state: str, addr: str) -> None:
     config = os.path.join(state, "config.yml")
     with open(config, "w") as f:
         f.write(registry_config(state, addr))
-    log = open(os.path.join(state, "registry.log"), "ab")
-    proc = subprocess.Popen([binary, "serve", config], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                            start_new_session=True)  # outlives this script, like a service
+    with open(os.path.join(state, "registry.log"), "ab") as log:
+        proc = subprocess.Popen([binary, "serve", config], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                start_new_session=True)  # outlives this script, like a service
     with open(os.path.join(state, "registry.pid"), "w") as f:
         f.write(str(proc.pid))
     for _ in range(100):

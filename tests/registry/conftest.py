@@ -55,8 +55,8 @@ class Registry:
         self.start()
 
     def start(self) -> None:
-        log = open(self.dir / "registry.log", "ab")
-        self.proc = subprocess.Popen([REGISTRY, "serve", str(self.config)], stdout=log, stderr=log)
+        with open(self.dir / "registry.log", "ab") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen([REGISTRY, "serve", str(self.config)], stdout=log, stderr=log)
         deadline = time.time() + 15
         while time.time() < deadline:
             try:

@@ -21,12 +21,12 @@ pytestmark = pytest.mark.skipif(shutil.which("podman") is None or shutil.which("
 def podman_user(*args):
     return subprocess.run(["runuser", "-u", "baleinetest", "--", "sh", "-c",
                            'cd "$HOME" && exec podman --runtime runc "$@"', "podman", *args],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
 
 
 def podman_root(storage, *args):
     proc = subprocess.run(["podman", "--root", str(storage / "root"), "--runroot", str(storage / "run"),
-                           "--storage-driver", "vfs", *args], capture_output=True, text=True, timeout=300)
+                           "--storage-driver", "vfs", *args], capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, f"podman {' '.join(args)}: {proc.stderr}"
     return proc
 
@@ -36,12 +36,12 @@ def test_baleine_push_then_skopeo_inspect_and_podman_run(reg_docker, registry):
     reg_docker("tag", "busybox", name)
     digest = reg_docker("push", name).out_lines[-1].split()[2]
     inspect = subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{name}"],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60, check=False)
     assert inspect.returncode == 0, inspect.stderr
     info = json.loads(inspect.stdout)
     assert info["Digest"] == digest
     raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{name}"],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, check=False)
     manifest = json.loads(raw.stdout)
     assert manifest["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
     assert manifest["layers"][0]["mediaType"] == "application/vnd.docker.image.rootfs.diff.tar.gzip"

@@ -2,7 +2,6 @@
 RepoDigests recorded, mounts and existing layers recognised."""
 
 import json
-import os
 import re
 
 from tests.registry.helpers import go_arch, http_json, repo_name

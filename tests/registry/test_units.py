@@ -11,7 +11,6 @@ import sys
 import threading
 
 import pytest
-
 from baleine.registry import auth, credentials, settings
 from baleine.registry.progress import Progress
 from baleine.registry.transport import Session

@@ -72,7 +72,8 @@ def push(argv: list[str], path: str) -> int:
 
 def login(argv: list[str], path: str) -> int:
     from baleine.registry import credentials
-    from baleine.registry.login import login as do_login, registry_domain
+    from baleine.registry.login import login as do_login
+    from baleine.registry.login import registry_domain
 
     opts, args = parse(LOGIN, argv)
     server = args[0] if args else None

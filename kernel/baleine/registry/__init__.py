@@ -12,7 +12,7 @@ Only the standard library is used, imported lazily: `docker images` never loads 
 
 from baleine.registry.errors import RegistryError
 
-__all__ = ["RegistryError", "pull", "push", "login", "logout", "pull_if_missing"]
+__all__ = ["RegistryError", "login", "logout", "pull", "pull_if_missing", "push"]
 
 
 def pull(*args, **kwargs):

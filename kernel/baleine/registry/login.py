@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from baleine.errors import DaemonError
 from baleine.reference import DEFAULT_DOMAIN
-from baleine.registry import credentials, settings as settings_mod
+from baleine.registry import credentials
+from baleine.registry import settings as settings_mod
 from baleine.registry.errors import ConnectionFailed, RegistryError, Unauthorized
 from baleine.registry.transport import Session
 

@@ -15,9 +15,16 @@ import sys
 import time
 
 from baleine import reference
-from baleine.registry import credentials, settings as settings_mod
+from baleine.registry import credentials
+from baleine.registry import settings as settings_mod
 from baleine.registry.client import CHUNK, MAX_CONFIG, Repository
-from baleine.registry.errors import ConnectionFailed, NotFoundError, RegistryError, StreamError, Unauthorized
+from baleine.registry.errors import (
+    ConnectionFailed,
+    NotFoundError,
+    RegistryError,
+    StreamError,
+    Unauthorized,
+)
 from baleine.registry.platforms import choose, parse_platform
 from baleine.registry.progress import Progress
 from baleine.registry.transport import BACKOFF, RETRIES, Session
@@ -53,7 +60,7 @@ def pull(store, ref: reference.Reference | str, progress: Progress | None = None
     if not ref.tag and not ref.digest:
         progress.line("Using default tag: latest")
         ref = ref.with_default_tag()
-    repo, newer = _pull_with_fallback(store, ref, progress, wanted)
+    _, newer = _pull_with_fallback(store, ref, progress, wanted)
     progress.line(f"Status: {'Downloaded newer image' if newer else 'Image is up to date'} for {ref.familiar()}")
     return ref
 
@@ -125,7 +132,9 @@ def _resolve(repo: Repository, ref, wanted: dict) -> Manifest:
         head_digest, _ = repo.head_manifest(target)
     except NotFoundError:  # a HEAD has no body: GET for the registry's own words
         head_digest = None
-    data, media_type, digest = repo.get_manifest(target, expected=ref.digest or head_digest)
+    # GET by digest once HEAD named it: the tag cannot move between the two requests.
+    data, media_type, digest = repo.get_manifest(ref.digest or head_digest or target,
+                                                 expected=ref.digest or head_digest)
     top = digest
     if media_type in media.INDEXES:
         entry = choose(json.loads(data), wanted)
@@ -202,7 +211,8 @@ def _fetch(store, repo: Repository, ref, m: Manifest, progress: Progress) -> boo
     finally:
         for writer, _ in writers:
             writer.discard()
-    from baleine.registry.push import write_record  # lets a later push mount these layers
+    # Remembered so that a later push can mount these layers instead of uploading them.
+    from baleine.registry.push import write_record
     for layer, diff_id in zip(layers, diff_ids):
         if layer["mediaType"] not in (media.OCI_LAYER, media.DOCKER_LAYER):
             write_record(store, diff_id, layer["digest"], layer["size"], layer["mediaType"],
@@ -312,7 +322,7 @@ class DiffHasher:
                     break
                 data = self._decompressor.unused_data  # the next gzip member or zstd frame
                 self._decompressor = self._new()
-        except Exception as err:  # zlib.error, zstandard.ZstdError: a corrupt stream
+        except Exception as err:  # noqa: BLE001 - zlib.error, zstandard.ZstdError: a corrupt stream
             # Reported by finish(): a wrong digest, checked first, is the better message.
             self.error = f"layer is not a valid {self.kind} stream: {err}"
 

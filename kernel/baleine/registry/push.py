@@ -20,8 +20,9 @@ import zlib
 
 from baleine import reference
 from baleine.errors import DaemonError, NotFound
-from baleine.registry import credentials, settings as settings_mod
-from baleine.registry.client import CHUNK, Repository
+from baleine.registry import credentials
+from baleine.registry import settings as settings_mod
+from baleine.registry.client import Repository
 from baleine.registry.errors import ConnectionFailed, RegistryError, StreamError
 from baleine.registry.progress import Progress
 from baleine.registry.transport import Session

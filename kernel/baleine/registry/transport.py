@@ -13,8 +13,13 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 from baleine.registry import auth
-from baleine.registry.errors import (ConnectionFailed, NotFoundError, RegistryError, Unauthorized,
-                                     api_error_text)
+from baleine.registry.errors import (
+    ConnectionFailed,
+    NotFoundError,
+    RegistryError,
+    Unauthorized,
+    api_error_text,
+)
 
 RETRIES = 4  # attempts after the first, for 429, 5xx and dropped connections
 BACKOFF = 0.25  # seconds, doubled at each attempt (0.25, 0.5, 1, 2)
