@@ -39,7 +39,14 @@ CREATE_FLAGS = [
     Flag("memory", "m", "str", help="Memory limit"),
     Flag("cpus", kind="str", help="Number of CPUs"),
     Flag("pids-limit", kind="int", help="Tune container pids limit (set -1 for unlimited)"),
-    Flag("network", kind="str", default="host", help="Connect a container to a network (host or none)"),
+    Flag("network", kind="str", help="Connect a container to a network (default: host, or bridge with -p/-P)"),
+    Flag("network-alias", kind="list", help="Add network-scoped alias for the container"),
+    Flag("ip", kind="str", help="IPv4 address (e.g., 172.30.100.104)"),
+    Flag("publish", "p", "list", help="Publish a container's port(s) to the host"),
+    Flag("publish-all", "P", help="Publish all exposed ports to random ports"),
+    Flag("expose", kind="list", help="Expose a port or a range of ports"),
+    Flag("mount", kind="list", help="Attach a filesystem mount to the container"),
+    Flag("volumes-from", kind="list", help="Mount volumes from the specified container(s)"),
     Flag("label", "l", "list", help="Set meta data on a container"),
     Flag("rm", help="Automatically remove the container and its associated anonymous volumes when it exits"),
     Flag("pull", kind="str", default="missing", help='Pull image before running ("always", "missing", "never")'),
@@ -97,17 +104,19 @@ def _env(opts) -> list[str]:
 
 
 def _binds(volumes: list[str]) -> list[str]:
+    """`-v` as given, a relative host path made absolute (named, anonymous and bind mounts
+    are told apart by baleine.engine.volumes)."""
+    from baleine.engine.volumes import parse_volume_flag
     binds = []
     for spec in volumes:
-        source, sep, rest = spec.partition(":")
-        if not sep:
-            raise RunError("anonymous volumes are not supported yet by Baleine")
-        if source.startswith("."):
-            source = os.path.abspath(source)
-        if not source.startswith("/"):
-            raise RunError("named volumes are not supported yet by Baleine: use an absolute host path")
-        os.makedirs(source, exist_ok=True)
-        binds.append(f"{source}:{rest}")
+        try:
+            parse_volume_flag(spec)
+        except ValueError as err:
+            raise RunError(str(err)) from None
+        if spec.startswith("."):
+            source, _, rest = spec.partition(":")
+            spec = f"{os.path.abspath(source)}:{rest}"
+        binds.append(spec)
     return binds
 
 
@@ -162,9 +171,14 @@ def _image(store, text: str, pull: str):
 def _create(opts, args) -> tuple:
     from baleine.engine.containers import create
 
+    from baleine.cli.networks import run_network_options
+    from baleine.cli.volumes import run_mount_options
     store = open_store()
-    if opts.network not in ("host", "none", "default", "bridge"):
-        raise RunError(f"Error response from daemon: network {opts.network} not found")
+    try:
+        network, network_options = run_network_options(store.root, opts)
+        mounts = run_mount_options(opts)
+    except (ValueError, BaleineError) as err:
+        raise RunError(str(err)) from None
     image = _image(store, args[0], opts.pull)
     labels = dict(l.partition("=")[::2] for l in opts.label)
     try:
@@ -172,7 +186,8 @@ def _create(opts, args) -> tuple:
             store, image, args[0], name=opts.name, args=args[1:], entrypoint=opts.entrypoint,
             env=_env(opts), workdir=opts.workdir, user=opts.user, tty=opts.tty,
             stdin_open=opts.interactive, hostname=opts.hostname, init=opts.init,
-            binds=_binds(opts.volume), network="none" if opts.network == "none" else "host",
+            binds=_binds(opts.volume), network=network, network_options=network_options,
+            mounts=mounts, volumes_from=opts.volumes_from,
             auto_remove=opts.rm, labels=labels, resources=_resources(opts))
     except DaemonError as err:
         raise RunError(str(err), err.exit_code) from None
@@ -345,7 +360,11 @@ def rm(argv: list[str], path: str) -> int:
     errors = []
     for text in args:
         try:
-            remove(root, lookup(root, text), force=opts.force)
+            container = lookup(root, text)
+            remove(root, container, force=opts.force)
+            if opts.volumes:
+                from baleine.engine.volumes import remove_anonymous
+                remove_anonymous(root, container.record)
             sys.stdout.write(text + "\n")
         except NotFound as err:
             if not opts.force:
@@ -486,6 +505,7 @@ def _command_text(record: dict) -> str:
 
 def ps(argv: list[str], path: str) -> int:
     from baleine.engine.containers import all_containers
+    from baleine.engine.networks import ports_text
     from baleine.format import TemplateError, ellipsis, go_quote, human_duration, human_size, render_list
 
     opts, _ = parse(PS, argv)
@@ -517,7 +537,7 @@ def ps(argv: list[str], path: str) -> int:
             "RunningFor": human_duration(now - created) + " ago",
             "Status": status_text(state, now),
             "State": state["Status"],
-            "Ports": "", "Names": container.name,
+            "Ports": ports_text(record) if state["Running"] else "", "Names": container.name,
             "Labels": ",".join(f"{k}={v}" for k, v in sorted((record["Config"].get("Labels") or {}).items())),
             "Mounts": "", "Networks": record["HostConfig"]["NetworkMode"], "LocalVolumes": "0",
             "Size": human_size(_tree_size(os.path.join(container.dir, "upper"))) if opts.size else "",

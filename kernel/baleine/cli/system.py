@@ -94,6 +94,8 @@ def info(argv: list[str], path: str) -> int:
              f" Rootless: {'true' if os.geteuid() != 0 else 'false'}"]
     if isolation:
         lines += _isolation_lines(isolation)
+    from baleine.net.sandbox import info_lines
+    lines += info_lines()
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 

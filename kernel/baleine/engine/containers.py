@@ -172,8 +172,10 @@ def create(store, image, image_text: str, *, name: str | None = None, args: list
            user: str | None = None, tty: bool = False, stdin_open: bool = False,
            hostname: str | None = None, init: bool = False, binds: list[str] = (),
            network: str = "host", auto_remove: bool = False, labels: dict | None = None,
-           resources: dict | None = None) -> Container:
+           resources: dict | None = None, mounts: list[dict] = (), volumes_from: list[str] = (),
+           network_options: dict | None = None) -> Container:
     from baleine import snapshot
+    from baleine.engine import networks, volumes
 
     image_config = image.config.get("config") or {}
     entry, cmd = resolve_command(image_config, entrypoint, list(args))
@@ -211,9 +213,11 @@ def create(store, image, image_text: str, *, name: str | None = None, args: list
             "Id": container_id, "Created": times.rfc3339_nano(), "Path": argv[0], "Args": argv[1:],
             "Image": image.id, "Name": "/" + name, "Config": config,
             "HostConfig": {"Binds": list(binds) or None, "NetworkMode": network, "AutoRemove": auto_remove,
-                           "Init": init, **(resources or {})},
+                           "Init": init, "Mounts": list(mounts) or None,
+                           "VolumesFrom": list(volumes_from) or None, **(resources or {})},
             "Driver": "overlay", "Platform": "linux",
         }
+        networks.configure(root, record, network, **(network_options or {}))
         container = Container(root, record)
         os.makedirs(container.bundle, mode=0o700)
         os.makedirs(os.path.join(container.bundle, "rootfs"), exist_ok=True)
@@ -225,6 +229,9 @@ def create(store, image, image_text: str, *, name: str | None = None, args: list
             container.save()
         if config["WorkingDir"]:
             _make_workdir(overlay, config["WorkingDir"])
+        requested = [volumes.parse_volume_flag(b) for b in binds] + list(mounts)
+        record["Mounts"] = volumes.resolve(store, image, overlay, requested, list(volumes_from), container_id)
+        container.save()
         write_bundle(container, overlay)
     except BaseException:
         remove_files(container)
@@ -266,7 +273,9 @@ def write_bundle(container: Container, overlay: dict) -> None:
                                 hostname=config["Hostname"], env=env, cwd=config["WorkingDir"] or "/",
                                 terminal=config["Tty"], network=host["NetworkMode"],
                                 user=_user_ids(config.get("User") or "", overlay), annotations=annotations)
-    spec["mounts"] += _network_files(container) + _bind_mounts(host.get("Binds") or [])
+    from baleine.engine.volumes import spec_mounts
+    spec["mounts"] += _network_files(container) + (spec_mounts(record["Mounts"]) if "Mounts" in record
+                                                   else _bind_mounts(host.get("Binds") or []))
     resources = {k: host[k] for k in ("Memory", "NanoCpus", "PidsLimit") if host.get(k)}
     if resources:
         linux = spec["linux"].setdefault("resources", {})
@@ -333,8 +342,12 @@ def _bind_mounts(binds: list[str]) -> list[dict]:
 # -- removal -------------------------------------------------------------------------------
 
 def remove_files(container: Container) -> None:
+    from baleine.engine import networks, volumes
     from baleine.snapshot import remove_tree
+    networks.release(container)  # its namespace, veths and port forwarder
     remove_tree(container.dir)
+    if container.record["HostConfig"].get("AutoRemove"):  # --rm takes anonymous volumes along
+        volumes.remove_anonymous(os.path.dirname(os.path.dirname(container.dir)), container.record)
 
 
 def remove(root: str, container: Container, force: bool = False) -> None:

@@ -84,8 +84,11 @@ def run_attached(container: Container, stdin: bool, output: tuple[int, int] | No
 
     output: (stdout fd, stderr fd) to use instead of the terminal and the json log
     (the builder streams a RUN step's output through its own prefixing pump)."""
+    from baleine.engine import networks
     from baleine.runtime import RuntimeStartError, run
 
+    networks.setup(container)  # bridged containers: namespace, veths, published ports
+    networks.enter(container)
     tty = container.record["Config"]["Tty"]
     stdin_fd = 0 if stdin else os.open(os.devnull, os.O_RDONLY)
     if output is not None:
@@ -111,6 +114,8 @@ def run_attached(container: Container, stdin: bool, output: tuple[int, int] | No
 def run_detached(container: Container) -> None:
     """Start the container and return once it runs; a monitor writes its log and, with
     --rm, removes it when it exits. Raises StartFailed."""
+    from baleine.engine import networks
+    networks.setup(container)  # bridged containers: namespace, veths, published ports
     report_r, report_w = os.pipe()
     first = os.fork()
     if first == 0:
@@ -119,6 +124,7 @@ def run_detached(container: Container) -> None:
             if os.fork() != 0:
                 os._exit(0)
             os.setsid()
+            networks.enter(container)
             _monitor(container, report_w)
         finally:
             os._exit(0)

@@ -1,0 +1,229 @@
+"""One small process per networked container: it owns the container's network namespace and
+forwards its published ports.
+
+Started before the container, it
+1. binds the published ports on the host (in the host's namespaces, so ports are checked and
+   chosen — `-P` — before anything else happens);
+2. enters the sandbox's user namespace (without root) and unshares a new network namespace,
+   which the container then joins by path (/proc/<pid>/ns/net) — so the engine can wire the
+   veths before the container's first instruction runs;
+3. relays each connection to the container's address (a local address in its own namespace);
+4. exits when the container's process exits (or when killed by `rm -f`): the namespace, and
+   with it the container's end of every veth pair (hence the other end too), disappears.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import threading
+import time
+
+from baleine.runtime import syscalls as sc
+
+
+class Started:
+    def __init__(self, pid: int, ports: list[dict], go_fd: int):
+        self.pid, self.ports, self._go_fd = pid, ports, go_fd
+
+    def go(self, address: str) -> None:
+        """Tell the supervisor where to forward; it then serves and watches the container."""
+        os.write(self._go_fd, json.dumps({"address": address}).encode() + b"\n")
+        os.close(self._go_fd)
+
+    def abort(self) -> None:
+        try:
+            os.close(self._go_fd)
+        except OSError:
+            pass
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def start(bindings: list[dict], sandbox: dict, state_dir: str) -> Started:
+    """bindings: [{"proto", "host_ip", "host_port" (0 = any), "port"}]. Raises OSError text
+    through RuntimeError when a port cannot be bound."""
+    report_r, report_w = os.pipe()
+    go_r, go_w = os.pipe()
+    first = os.fork()
+    if first == 0:
+        try:
+            os.close(report_r)
+            os.close(go_w)
+            if os.fork() != 0:
+                os._exit(0)
+            os.setsid()
+            _child(bindings, sandbox, state_dir, report_w, go_r)
+        finally:
+            os._exit(0)
+    os.close(report_w)
+    os.close(go_r)
+    os.waitpid(first, 0)
+    with os.fdopen(report_r, "rb") as f:
+        data = f.readline()
+    report = json.loads(data) if data else {"error": "the network supervisor died"}
+    if "error" in report:
+        os.close(go_w)
+        raise RuntimeError(report["error"])
+    return Started(report["pid"], report["ports"], go_w)
+
+
+def _child(bindings, sandbox, state_dir, report_w, go_r) -> None:
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    keep = {0, 1, 2, report_w, go_r}
+    for fd in map(int, os.listdir("/proc/self/fd")):
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    started = time.time()
+    listeners = []
+    try:
+        for b in bindings:
+            listeners.append((b, _listen(b)))
+        if sandbox["rootless"]:
+            fd = os.open(f"/proc/{sandbox['pid']}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+            sc.setns(fd, sc.CLONE_NEWUSER)
+            os.close(fd)
+        sc.unshare(sc.CLONE_NEWNET)
+        sc.loopback_up()
+    except OSError as err:
+        os.write(report_w, json.dumps({"error": str(err)}).encode() + b"\n")
+        return
+    ports = [{**b, "host_port": sock.getsockname()[1]} for b, sock in listeners]
+    os.write(report_w, json.dumps({"pid": os.getpid(), "ports": ports}).encode() + b"\n")
+    os.close(report_w)
+    with os.fdopen(go_r, "rb") as f:
+        line = f.readline()
+    if not line:
+        return  # the engine gave up (start failed)
+    address = json.loads(line)["address"]
+    for b, sock in listeners:
+        serve = _serve_tcp if b["proto"] == "tcp" else _serve_udp
+        threading.Thread(target=serve, args=(sock, address, b["port"]), daemon=True).start()
+    _watch(state_dir, started)
+
+
+def _listen(b: dict) -> socket.socket:
+    family = socket.AF_INET6 if ":" in b["host_ip"] else socket.AF_INET
+    kind = socket.SOCK_STREAM if b["proto"] == "tcp" else socket.SOCK_DGRAM
+    sock = socket.socket(family, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((b["host_ip"] or "0.0.0.0", b["host_port"]))
+    except OSError as err:
+        where = f"{b['host_ip'] or '0.0.0.0'}:{b['host_port']}"
+        if err.errno == 98:
+            raise OSError(f"Bind for {where} failed: port is already allocated") from None
+        raise OSError(f"listen {b['proto']} {where}: bind: {err.strerror.lower()}") from None
+    if kind == socket.SOCK_STREAM:
+        sock.listen(128)
+    return sock
+
+
+# -- forwarding ----------------------------------------------------------------------------
+
+def _serve_tcp(listener: socket.socket, address: str, port: int) -> None:
+    while True:
+        client, _ = listener.accept()
+        threading.Thread(target=_relay_tcp, args=(client, address, port), daemon=True).start()
+
+
+def _relay_tcp(client: socket.socket, address: str, port: int) -> None:
+    try:
+        upstream = socket.create_connection((address, port), timeout=10)
+    except OSError:
+        client.close()  # like Docker's proxy: the client sees the connection closed
+        return
+    upstream.settimeout(None)
+    for s in (client, upstream):
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    back = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
+    back.start()
+    _pipe(client, upstream)
+    back.join()
+    client.close()
+    upstream.close()
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    try:
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def _serve_udp(listener: socket.socket, address: str, port: int) -> None:
+    """One upstream socket per client address; replies go back through the listener."""
+    upstreams: dict = {}
+    while True:
+        data, client = listener.recvfrom(65536)
+        upstream = upstreams.get(client)
+        if upstream is None:
+            upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            upstream.connect((address, port))
+            upstreams[client] = upstream
+            threading.Thread(target=_udp_replies, args=(upstream, listener, client, upstreams),
+                             daemon=True).start()
+        try:
+            upstream.send(data)
+        except OSError:
+            pass
+
+
+def _udp_replies(upstream, listener, client, upstreams) -> None:
+    upstream.settimeout(90)  # Docker's proxy forgets idle UDP clients after 90 s
+    try:
+        while True:
+            listener.sendto(upstream.recv(65536), client)
+    except OSError:
+        pass
+    upstreams.pop(client, None)
+    upstream.close()
+
+
+# -- lifetime ------------------------------------------------------------------------------
+
+def _watch(state_dir: str, started: float) -> None:
+    """Return when the container that joined our namespace has exited (or never started)."""
+    from baleine.runtime.statefile import start_ticks
+    path = os.path.join(state_dir, "state.json")
+    mine = start_ticks(os.getpid()) or 0
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with open(path) as f:
+                state = json.load(f)
+            fresh = os.stat(path).st_mtime >= started - 1
+        except (OSError, ValueError):
+            state, fresh = {}, False
+        pid = state.get("pid")
+        if fresh and state.get("status") == "running" and pid and (start_ticks(pid) or 0) >= mine:
+            try:
+                pidfd = os.pidfd_open(pid)
+            except OSError:
+                return
+            select.select([pidfd], [], [])
+            return
+        if fresh and state.get("status") not in (None, "running"):
+            return  # it ran and exited between two looks
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
