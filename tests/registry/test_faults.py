@@ -125,7 +125,7 @@ def test_real_registry_caps_manifests_at_4mib(reg_docker, registry):
 
 def test_manifest_over_4mib_is_refused(fresh, liar):
     result = fresh("pull", f"{liar.host}/huge:1", check=False)
-    assert result.stderr == f"Error response from daemon: manifest 1 exceeds the 4 MiB limit ({len(liar.huge)} bytes)\n"
+    assert result.stderr == f"Error response from daemon: manifest for {liar.host}/huge:1 exceeds the 4 MiB limit ({len(liar.huge)} bytes)\n"
     _assert_clean_failure(result, fresh)
     assert fresh("images", "-q").stdout == ""
 

@@ -38,10 +38,11 @@ class Repository:
         response.read()
         return response.headers.get("docker-content-digest"), response.headers.get("content-type")
 
-    def get_manifest(self, ref: str, expected: str | None = None) -> tuple[bytes, str, str]:
-        """(bytes, media type, digest); the digest is checked when `ref` or `expected` is one."""
+    def get_manifest(self, ref: str, expected: str | None = None, label: str = "") -> tuple[bytes, str, str]:
+        """(bytes, media type, digest); the digest is checked when `ref` or `expected` is one.
+        `label` names the image in errors."""
         response = self._request("GET", f"manifests/{ref}", headers={"Accept": ACCEPT_MANIFESTS})
-        data = response.read_limited(MAX_MANIFEST, f"manifest {ref}")
+        data = response.read_limited(MAX_MANIFEST, f"manifest for {label or ref}")
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         wanted = expected or (ref if ref.startswith("sha256:") else None)
         if wanted and wanted != digest:

@@ -134,7 +134,7 @@ def _resolve(repo: Repository, ref, wanted: dict) -> Manifest:
         head_digest = None
     # GET by digest once HEAD named it: the tag cannot move between the two requests.
     data, media_type, digest = repo.get_manifest(ref.digest or head_digest or target,
-                                                 expected=ref.digest or head_digest)
+                                                 expected=ref.digest or head_digest, label=ref.familiar())
     top = digest
     if media_type in media.INDEXES:
         entry = choose(json.loads(data), wanted)
