@@ -133,7 +133,7 @@ def main() -> None:
           "".join(f"{n} / podman".rjust(30) for n in names[:-1]))
     for task in tasks:
         row = task.ljust(width) + "".join(f"{results[n][task]:20.0f}" for n in names)
-        row += "".join(f"{results[n][task] / results["podman"][task]:30.2f}" for n in names[:-1])
+        row += "".join(f"{results[n][task] / results['podman'][task]:30.2f}" for n in names[:-1])
         print(row)
 
 
