@@ -169,3 +169,16 @@ def test_default_network_stays_host_and_none_has_only_lo(engine):
     assert r.stdout.count(":") == host_ifaces.count(":")
     r = engine("run", "--rm", "--network", "none", "busybox", "cat", "/proc/net/dev")
     assert [line.split(":")[0].strip() for line in r.stdout.splitlines()[2:]] == ["lo"]
+
+
+def test_exec_and_restart_keep_the_network(engine):
+    engine("network", "create", "lan")
+    engine("run", "-d", "--name", "one", "--network", "lan", "busybox", "sleep", "60")
+    engine("run", "-d", "--name", "two", "--network", "lan", "busybox", "sleep", "60")
+    assert "1 packets received" in engine("exec", "one", "ping", "-c1", "-W2", "two").stdout
+    address = engine.inspect("one")["NetworkSettings"]["Networks"]["lan"]["IPAddress"]
+    engine("restart", "-t", "1", "one")
+    assert engine.inspect("one")["NetworkSettings"]["Networks"]["lan"]["IPAddress"] == address
+    assert "1 packets received" in engine("exec", "two", "ping", "-c1", "-W2", "one").stdout
+    engine("rm", "-f", "one", "two")
+    assert engine.sandbox() is None

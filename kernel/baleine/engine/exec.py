@@ -32,6 +32,8 @@ def exec_in(container: Container, args: list[str], *, env: list[str] = (), workd
 
     if not container.running:
         raise _not_running(container)
+    from baleine.engine import networks
+    networks.enter(container)  # rootless, a bridged container lives in the sandbox's user namespace
     if workdir is not None and not workdir.startswith("/"):
         raise DaemonError(f"the working directory '{workdir}' is invalid, it needs to be an absolute path")
     ids = None

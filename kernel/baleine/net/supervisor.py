@@ -85,7 +85,7 @@ def _child(bindings, sandbox, state_dir, report_w, go_r) -> None:
             except OSError:
                 pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    started = time.time()
+    before = _read(os.path.join(state_dir, "state.json"))
     listeners = []
     try:
         for b in bindings:
@@ -110,7 +110,7 @@ def _child(bindings, sandbox, state_dir, report_w, go_r) -> None:
     for b, sock in listeners:
         serve = _serve_tcp if b["proto"] == "tcp" else _serve_udp
         threading.Thread(target=serve, args=(sock, address, b["port"]), daemon=True).start()
-    _watch(state_dir, started)
+    _watch(state_dir, before)
 
 
 def _listen(b: dict) -> socket.socket:
@@ -201,29 +201,38 @@ def _udp_replies(upstream, listener, client, upstreams) -> None:
 
 # -- lifetime ------------------------------------------------------------------------------
 
-def _watch(state_dir: str, started: float) -> None:
-    """Return when the container that joined our namespace has exited (or never started)."""
+def _watch(state_dir: str, before: bytes | None) -> None:
+    """Return when the container that joined our namespace has exited (or never started).
+    `before` is the state file as it was before this start (a previous run's)."""
     from baleine.runtime.statefile import start_ticks
     path = os.path.join(state_dir, "state.json")
     mine = start_ticks(os.getpid()) or 0
     deadline = time.monotonic() + 120
     while True:
+        raw = _read(path)
+        fresh = raw is not None and raw != before
         try:
-            with open(path) as f:
-                state = json.load(f)
-            fresh = os.stat(path).st_mtime >= started - 1
-        except (OSError, ValueError):
-            state, fresh = {}, False
+            state = json.loads(raw) if fresh else {}
+        except ValueError:
+            state = {}
         pid = state.get("pid")
-        if fresh and state.get("status") == "running" and pid and (start_ticks(pid) or 0) >= mine:
+        if state.get("status") == "running" and pid and (start_ticks(pid) or 0) >= mine:
             try:
                 pidfd = os.pidfd_open(pid)
             except OSError:
                 return
             select.select([pidfd], [], [])
             return
-        if fresh and state.get("status") not in (None, "running"):
+        if state.get("status") not in (None, "running"):
             return  # it ran and exited between two looks
         if time.monotonic() > deadline:
             return
         time.sleep(0.05)
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
