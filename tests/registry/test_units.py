@@ -167,3 +167,54 @@ def test_pull_on_a_terminal(reg_docker, fresh, registry, no_color):
         assert "\x1b[" not in text and ": Verifying Checksum\r\n" in text
     else:
         assert "\x1b[" in text and ": Pull complete" in text
+
+
+def test_https_proxy_is_used_through_connect(monkeypatch):
+    """HTTPS_PROXY/HTTP_PROXY: requests go through a CONNECT tunnel; NO_PROXY bypasses it."""
+    import select
+    import socket
+    import socketserver
+
+    target = _Server(lambda r: (200, {}, b"{}"))
+    tunnels = []
+    # Loopback targets are never proxied: let this one reach the test server by another name.
+    monkeypatch.setattr("baleine.registry.settings.is_loopback", lambda host: False)
+
+    class Proxy(socketserver.StreamRequestHandler):
+        def handle(self):
+            line = self.rfile.readline().decode()
+            while self.rfile.readline() not in (b"\r\n", b""):
+                pass
+            tunnels.append(line.split()[1])
+            host, port = line.split()[1].rsplit(":", 1)
+            upstream = socket.create_connection((host, int(port)))
+            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            sockets = [self.connection, upstream]
+            while True:
+                ready, _, _ = select.select(sockets, [], [], 5)
+                if not ready:
+                    break
+                for s in ready:
+                    data = s.recv(65536)
+                    if not data:
+                        upstream.close()
+                        return
+                    (upstream if s is self.connection else self.connection).sendall(data)
+
+    proxy = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.server_address[1]}")
+        monkeypatch.setenv("no_proxy", "")
+        session = Session(target.url)
+        assert session.request("GET", "/v2/").read() == b"{}"
+        assert tunnels == [target.url.split("//")[1]]
+        session.close()
+        monkeypatch.setenv("no_proxy", "127.0.0.1")
+        session = Session(target.url)
+        assert session.request("GET", "/v2/").read() == b"{}"
+        assert len(tunnels) == 1
+        session.close()
+    finally:
+        proxy.shutdown()
+        target.httpd.shutdown()

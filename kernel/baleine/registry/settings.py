@@ -52,7 +52,7 @@ def host_of(domain: str) -> str:
     return domain.rsplit(":", 1)[0] if domain.count(":") == 1 else domain
 
 
-def _is_local(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     import ipaddress
@@ -63,7 +63,7 @@ def _is_local(host: str) -> bool:
 
 
 def is_insecure(domain: str, settings: dict) -> bool:
-    if _is_local(host_of(domain)):
+    if is_loopback(host_of(domain)):
         return True
     for entry in settings.get("insecure-registries") or []:
         entry = entry.split("://", 1)[-1].rstrip("/")

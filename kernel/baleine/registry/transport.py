@@ -46,6 +46,19 @@ def go_error(method: str, url: str, err: BaseException) -> str:
     return f'{verb} "{url}": {err}'
 
 
+def proxy_for(scheme: str, netloc: str) -> str | None:
+    """`host:port` of the proxy from HTTPS_PROXY/HTTP_PROXY, or None: NO_PROXY is honoured and,
+    as in Go's net/http, loopback hosts are never proxied."""
+    from urllib.request import getproxies, proxy_bypass
+
+    from baleine.registry.settings import host_of, is_loopback
+    url = getproxies().get(scheme)
+    if not url or is_loopback(host_of(netloc)) or proxy_bypass(netloc):
+        return None
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    return f"{parts.hostname}:{parts.port or 80}"
+
+
 class Response:
     """A response whose body is read on demand (blobs stream straight into the store)."""
 
@@ -92,12 +105,16 @@ class Session:
     def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
         conn = self._conns.get((scheme, netloc))
         if conn is None:
+            proxy = proxy_for(scheme, netloc)
+            address = proxy or netloc
             if scheme == "https":
                 import ssl
-                conn = http.client.HTTPSConnection(netloc, timeout=TIMEOUT,
+                conn = http.client.HTTPSConnection(address, timeout=TIMEOUT,
                                                    context=ssl.create_default_context())
             else:
-                conn = http.client.HTTPConnection(netloc, timeout=TIMEOUT)
+                conn = http.client.HTTPConnection(address, timeout=TIMEOUT)
+            if proxy:
+                conn.set_tunnel(netloc)  # CONNECT: TLS stays end to end
             self._conns[(scheme, netloc)] = conn
         return conn
 
