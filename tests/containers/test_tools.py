@@ -196,8 +196,11 @@ def test_attach(engine):
 
 
 def test_run_tty(engine):
-    r = engine.raw("run", "--rm", "-t", "busybox", "sh", "-c", "tty; echo $TERM")
+    r = engine.raw("run", "--name", "term", "-t", "busybox", "sh", "-c", "tty; echo $TERM")
     assert r.stdout == b"/dev/pts/0\r\nxterm\r\n"                 # a terminal's line endings
+    assert engine.raw("logs", "term").stdout == r.stdout               # logged too, as by Docker
+    engine("run", "-d", "-t", "--name", "dterm", "busybox", "sh", "-c", "echo detached; sleep 30")
+    engine.wait_for(lambda: engine.raw("logs", "dterm").stdout == b"detached\r\n")
     r = engine("run", "--rm", "-it", "busybox", "true", check=False)
     assert (r.returncode, r.stderr) == (1, "the input device is not a TTY\n")
 

@@ -116,13 +116,16 @@ RUNGS = {
 }
 
 
+_NO_OVERLAY = "no: each container gets a full copy of its image (copy-and-walk fallback)"
+
+
 def _isolation_lines(probe: dict) -> list[str]:
     """The probe, in words a student can act on."""
     cgroups = probe.get("cgroups") or {}
     seccomp = probe.get("seccomp") or {}
     degraded = probe.get("degraded") or []
     lines = [f" Isolation: {RUNGS.get(probe.get('rung'), probe.get('rung'))}",
-             f" Overlay file system: {'yes' if probe.get('overlay') else 'no'}",
+             f" Overlay file system: {'yes' if probe.get('overlay') else _NO_OVERLAY}",
              f" Cgroups: version {cgroups.get('version', 'unknown')}"
              f"{', delegated' if cgroups.get('delegated') else ', not delegated: resource limits are ignored'}",
              f" Seccomp: {'available' if seccomp.get('available') else 'unavailable'}"]

@@ -95,8 +95,12 @@ def run_attached(container: Container, stdin: bool, output: tuple[int, int] | No
         stdio = (stdin_fd, *output)
         pump_pid = None
     elif tty:
+        # The runtime copies the pty to our fd 1: point it at the log writer, which echoes to
+        # the terminal, so `docker logs` has a tty container's output too (as Docker's).
+        pump_pid, out_w, err_w = _start_pump(container, echo=True)
+        terminal = os.dup(1)
+        os.dup2(out_w, 1)
         stdio = None if stdin else (stdin_fd, 1, 2)
-        pump_pid = None
     else:
         pump_pid, out_w, err_w = _start_pump(container, echo=True)
         stdio = (stdin_fd, out_w, err_w)
@@ -106,6 +110,9 @@ def run_attached(container: Container, stdin: bool, output: tuple[int, int] | No
         raise StartFailed(err.message, err.exit_code) from None
     finally:
         if pump_pid is not None:
+            if tty and output is None:
+                os.dup2(terminal, 1)
+                os.close(terminal)
             os.close(out_w)
             os.close(err_w)
             _wait(pump_pid)

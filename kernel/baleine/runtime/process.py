@@ -623,6 +623,8 @@ class Container:
                 for fd in (0, 1, 2):
                     os.dup2(null, fd)
                 os.close(null)
+                if master is not None and self.stdio and self.stdio[1] is not None:
+                    os.dup2(self.stdio[1], 1)  # a detached tty's output goes where asked (a log)
             if master is not None:
                 try:
                     _proxy_pty(master, None)
