@@ -2,6 +2,7 @@
 RepoDigests recorded, mounts and existing layers recognised."""
 
 import json
+import os
 import re
 
 from tests.registry.helpers import go_arch, http_json, repo_name
@@ -136,3 +137,29 @@ def test_index_picks_this_platform(reg_docker, fresh, registry):
     wrong = fresh("pull", "--platform", f"linux/{other}", f"{name}:multi", check=False)
     assert wrong.returncode == 1
     assert f"no matching manifest for linux/{other} in the manifest list entries" in wrong.stderr
+
+
+def test_five_layers_wait_and_complete_in_order(reg_docker, fresh, registry, tmp_path):
+    """Docker's queue: a pull shows `Waiting` beyond three layers; layers
+    download in parallel but `Pull complete` comes in layer order."""
+    from tests.cli.archives import docker_archive, layer_tar
+    name = f"{registry.host}/{repo_name()}:5"
+    layers = [layer_tar({f"f{i}.txt": os.urandom(100_000 * (i + 1))}) for i in range(5)]
+    archive = docker_archive([{"layers": layers, "tags": [name],
+                               "history": [{"created_by": f"step {i}"} for i in range(5)]}])
+    (tmp_path / "five.tar").write_bytes(archive)
+    reg_docker("load", "-i", str(tmp_path / "five.tar"))
+    pushed = reg_docker("push", name).out_lines
+    assert [line.split(": ", 1)[1] for line in pushed[1:6]] == ["Preparing"] * 5
+    assert sorted(line.split(": ", 1)[1] for line in pushed[6:11]) == ["Pushed"] * 5
+    out = fresh("pull", name).out_lines
+    ids = [line.split(":")[0] for line in out[1:6]]
+    assert [line.split(": ", 1)[1] for line in out[1:6]] == ["Pulling fs layer"] * 5
+    assert out[6:8] == [f"{ids[3]}: Waiting", f"{ids[4]}: Waiting"]
+    assert [line.split(":")[0] for line in out if line.endswith(": Pull complete")] == ids
+    for layer_id in ids:
+        assert out.index(f"{layer_id}: Verifying Checksum") < out.index(f"{layer_id}: Download complete") \
+            < out.index(f"{layer_id}: Pull complete")
+    assert fresh("image", "inspect", "--format", "{{.Id}}", name).stdout == \
+        reg_docker("image", "inspect", "--format", "{{.Id}}", name).stdout
+    assert "OK" in fresh("system", "check").stdout

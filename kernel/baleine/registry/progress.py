@@ -8,6 +8,7 @@ in place with ANSI cursor movements (moby's jsonmessage).
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 
@@ -26,11 +27,16 @@ class Progress:
         self.live = wants_live(stream) if live is None else live
         self._ids: list[str] = []
         self._last_draw = 0.0
+        self._lock = threading.Lock()  # layers download in threads
 
     def line(self, text: str) -> None:
         """A message without an id (`Digest: ...`): always a new line."""
         if self.quiet:
             return
+        with self._lock:
+            self._line(text)
+
+    def _line(self, text: str) -> None:
         self._ids.clear()  # lines above are frozen once something else is printed
         self.stream.write(text + "\n")
         self.stream.flush()
@@ -38,11 +44,12 @@ class Progress:
     def status(self, layer_id: str, text: str) -> None:
         if self.quiet:
             return
-        if not self.live:
-            self.stream.write(f"{layer_id}: {text}\n")
-            self.stream.flush()
-            return
-        self._draw(layer_id, f"{layer_id}: {text}")
+        with self._lock:
+            if not self.live:
+                self.stream.write(f"{layer_id}: {text}\n")
+                self.stream.flush()
+                return
+            self._draw(layer_id, f"{layer_id}: {text}")
 
     def bytes(self, layer_id: str, action: str, current: int, total: int | None) -> None:
         """Downloading/Pushing with a bar: shown on a terminal only, at most 10 times a second."""
@@ -52,7 +59,8 @@ class Progress:
         if now - self._last_draw < 0.1 and (total is None or current < total):
             return
         self._last_draw = now
-        self._draw(layer_id, f"{layer_id}: {action} {bar(current, total)}")
+        with self._lock:
+            self._draw(layer_id, f"{layer_id}: {action} {bar(current, total)}")
 
     def _draw(self, layer_id: str, text: str) -> None:
         if layer_id not in self._ids:

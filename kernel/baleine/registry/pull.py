@@ -31,6 +31,7 @@ from baleine.registry.transport import BACKOFF, RETRIES, Session
 from baleine.store import media
 
 MAX_LAYERS = 500
+CONCURRENT_DOWNLOADS = 3  # Docker's default: further layers show `Waiting`
 
 
 def short(digest: str) -> str:
@@ -190,13 +191,11 @@ def _fetch(store, repo: Repository, ref, m: Manifest, progress: Progress) -> boo
             progress.status(short(layer["digest"]), "Pulling fs layer")
             missing.append(i)
     for n, i in enumerate(missing):
-        if n >= 3:  # Docker downloads three layers at a time
+        if n >= CONCURRENT_DOWNLOADS:
             progress.status(short(layers[i]["digest"]), "Waiting")
     writers = []
     try:
-        for i in missing:
-            writer, size = download_layer(store, repo, layers[i], diff_ids[i], progress)
-            writers.append((writer, layers[i]))
+        for i, (writer, size) in _download_layers(store, repo, layers, diff_ids, missing, progress, writers):
             _record_layer_size(store, diff_ids[i], size)
             progress.status(short(layers[i]["digest"]), "Pull complete")
         descriptor = {"mediaType": m.media_type, "digest": m.digest, "size": len(m.data)}
@@ -219,6 +218,40 @@ def _fetch(store, repo: Repository, ref, m: Manifest, progress: Progress) -> boo
                          f"{ref.domain}/{ref.path}")
     progress.line(f"Digest: {m.top_digest}")
     return True
+
+
+def _download_layers(store, repo: Repository, layers, diff_ids, missing, progress, writers):
+    """Download the missing layers, up to three at a time (each thread with its own connection);
+    yield (index, (writer, size)) in layer order, so `Pull complete` comes in order as in Docker.
+    Every finished writer is appended to `writers` at once, for the caller to discard."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int):
+        own = Repository(repo.session.clone(), repo.path)
+        own.scopes = repo.scopes
+        try:
+            result = download_layer(store, own, layers[i], diff_ids[i], progress)
+            writers.append((result[0], layers[i]))
+            return result
+        finally:
+            own.session.close()
+
+    if len(missing) <= 1:
+        for i in missing:
+            result = download_layer(store, repo, layers[i], diff_ids[i], progress)
+            writers.append((result[0], layers[i]))
+            yield i, result
+        return
+    store.ensure()  # once, before the threads: its temp names are per process, not per thread
+    with ThreadPoolExecutor(max_workers=CONCURRENT_DOWNLOADS) as pool:
+        futures = [(i, pool.submit(one, i)) for i in missing]
+        try:
+            for i, future in futures:
+                yield i, future.result()
+        finally:
+            for _, future in futures:  # let the others finish or fail before cleaning up
+                future.cancel()
+            pool.shutdown(wait=True)
 
 
 def _fetch_config(store, repo: Repository, desc: dict) -> bytes:

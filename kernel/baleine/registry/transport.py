@@ -97,6 +97,13 @@ class Session:
         self.challenge: tuple[str, dict] | None = None  # learned from the first 401
         self._conns: dict[tuple[str, str], http.client.HTTPConnection] = {}
 
+    def clone(self) -> Session:
+        """A session for another thread: same endpoint, credentials and challenge (so cached
+        tokens are shared), its own connections."""
+        other = Session(self.base, self.credentials, self.retries)
+        other.challenge = self.challenge
+        return other
+
     def url(self, path: str) -> str:
         return path if "://" in path else self.base + path
 
