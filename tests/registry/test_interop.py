@@ -102,3 +102,17 @@ def test_podman_push_then_baleine_pull_same_id_and_history(reg_docker, fresh, re
     pushed = fresh("push", again).out_lines
     assert pushed[-1].split()[2] == out[-3].split()[1]
     assert any(line.endswith(f": Mounted from {name.split('/', 1)[1].split(':')[0]}") for line in pushed), pushed
+
+
+def test_skopeo_copy_from_baleines_layout_then_baleine_pull(reg_docker, fresh, registry):
+    """skopeo reads Baleine's store (an OCI layout), pushes it; baleine pulls the same image."""
+    name = f"{registry.host}/{repo_name()}:sk"
+    copy = subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false",
+                           f"oci:{reg_docker.root}/images:docker.io/library/busybox:latest", f"docker://{name}"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert copy.returncode == 0, copy.stderr
+    assert fresh("pull", name).out_lines[-1] == name
+    fmt = "{{.Id}} {{.Size}} {{json .Config.Cmd}}"
+    assert fresh("image", "inspect", "--format", fmt, name).stdout == \
+        reg_docker("image", "inspect", "--format", fmt, "busybox").stdout
+    assert fresh("run", "--rm", name, "echo", "ok").stdout == "ok\n"
