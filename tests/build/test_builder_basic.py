@@ -325,3 +325,37 @@ def test_labels_and_scratch(busybox, tmp_path):
     assert config["config"] == {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
                                 "WorkingDir": "/", "Labels": {"a": "1", "b": "2"}}
     assert [h["created_by"] for h in config["history"]] == ["COPY f /f # buildkit"]
+
+
+def test_args_user_workdir_script_heredoc_network_and_copy_from_image(busybox, tmp_path):
+    ctx = write(tmp_path / "ctx", {"Dockerfile": """\
+        ARG BASE=busybox
+        ARG GREETING=hi
+        FROM $BASE AS first
+        ARG GREETING
+        ENV MSG="$GREETING world"
+        RUN mkdir /home/n && chown nobody:nobody /home/n
+        USER nobody
+        WORKDIR /home/n/work
+        RUN id -u > uid && echo "$MSG" > msg
+        RUN <<EOF
+        #!/bin/sh
+        echo "script $MSG" > /home/n/script
+        EOF
+        RUN --network=none cat /proc/net/dev | wc -l > /home/n/net
+        VOLUME /home/n/work
+        RUN echo kept > /home/n/work/after-volume
+
+        FROM scratch
+        COPY --from=first /home/n /n
+        COPY --from=busybox /bin/busybox /bin/
+        """})
+    busybox("build", "--build-arg", "GREETING=salut", "-t", "mix", ctx)
+    out = busybox("run", "--rm", "mix", "/bin/busybox", "sh", "-c",
+                  "cd /n && /bin/busybox cat work/uid work/msg script net work/after-volume && "
+                  "/bin/busybox stat -c '%n %u' work work/msg").stdout
+    # no network namespace but lo: two header lines and lo; a VOLUME is not mounted during a build;
+    # COPY --from keeps the stage's owners
+    assert out == "65534\nsalut world\nscript salut world\n3\nkept\nwork 65534\nwork/msg 65534\n"
+    rows = [r for r, _ in history(busybox, "mix")]
+    assert rows == ["COPY /home/n /n # buildkit", "COPY /bin/busybox /bin/ # buildkit"]

@@ -68,6 +68,8 @@ NO_RUN = {
     "scratch": "FROM scratch\nCOPY hello.txt /\nCOPY dir /dir\n",
     "multistage": ("FROM busybox AS one\nCOPY dir /d\nFROM busybox AS two\nCOPY hello.txt /h\n"
                    "FROM busybox\nCOPY --from=one /d/sub /sub\nCOPY --from=two /h /h2\n"),
+    "multistage-owners": ("FROM busybox AS a\nCOPY --chown=1000:1000 dir /x/d\nCOPY --chown=nobody hello.txt /x/\n"
+                          "FROM busybox\nCOPY --from=a /x /y\nCOPY --from=a /x/hello.txt /z/\n"),
     "add-tar": "FROM busybox\nADD files.tar.gz /opt/\n",
     "add-plain-file": "FROM busybox\nADD hello.txt /added\n",
     "onbuild": "FROM busybox\nONBUILD RUN echo child\n",
@@ -168,6 +170,9 @@ DOCKER_DIFFERS = {
     "scratch": _set_config("WorkingDir", "/"),                   # BuildKit's scratch config has "/"
     "shell-then-cmd": _set_config("Cmd", ["/bin/sh", "-ec", "echo hi"]),  # CMD shell form uses SHELL
     "workdir-nested": _add_dirs("a", "a/b", "a/b/c"),            # BuildKit makes the directory at once
+    # a destination directory made for a directory's contents takes the source directory's
+    # metadata (fsutil copyDirectory + copyFileInfo); buildah makes it root's
+    "multistage-owners": lambda tree, config: tree.__setitem__("y", ("dir", "0o755", 1000, 1000, 0, "")),
 }
 
 

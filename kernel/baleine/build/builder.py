@@ -77,6 +77,20 @@ class State:
         return State(copy.deepcopy(self.config), list(self.layers), self.key, self.id)
 
 
+class _RunImage:
+    """The state as a RUN container sees it: BuildKit mounts no volumes during a build, so
+    the image's VOLUME paths stay part of the file system the step changes."""
+
+    def __init__(self, state: State):
+        self.config = dict(state.config)
+        self.config["config"] = {k: v for k, v in (state.config.get("config") or {}).items() if k != "Volumes"}
+        self.layers, self.id = state.layers, state.id
+
+    @property
+    def diff_ids(self) -> list[str]:
+        return self.config["rootfs"]["diff_ids"]
+
+
 class _CachedStore:
     """The image store, with the build cache's blobs readable too (for unpacking layers)."""
 
@@ -114,11 +128,17 @@ class Builder:
         self.context = Context(options.context) if options.context else Context(None)
         self.used_args: set[str] = set()
         self.states: dict[int, State] = {}
-        self.tmp = tempfile.mkdtemp(prefix="build-", dir=self._tmp_root())
+        self.tmp = tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=self._tmp_root())
 
     def _tmp_root(self) -> str:
-        path = os.path.join(self.store.root, "tmp")
+        """buildcache/tmp (the store's tmp/ holds only flock-ed blobs its cleaner may take);
+        directories of builds whose process died are removed here."""
+        path = os.path.join(self.cache.dir, "tmp")
         os.makedirs(path, mode=0o700, exist_ok=True)
+        for name in os.listdir(path):
+            pid = name.split("-")[1] if name.count("-") >= 2 else ""
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(os.path.join(path, name), ignore_errors=True)
         return path
 
     # -- the whole build ---------------------------------------------------------------
@@ -510,14 +530,17 @@ class Builder:
         from baleine.layers import diff_overlay_upper
 
         binds = []
-        for name, data in pipes.items():
-            path = os.path.join(self.tmp, "pipe-" + name)
-            with open(path, "w") as f:
-                f.write(data)
-            os.chmod(path, 0o755)
-            binds.append(f"{path}:/dev/pipes/{name}:ro")
+        if pipes:  # heredoc scripts run from /dev/pipes/<name>, a read-only directory
+            directory = tempfile.mkdtemp(prefix="pipes-", dir=self.tmp)
+            for name, data in pipes.items():
+                path = os.path.join(directory, name)
+                with open(path, "w") as f:
+                    f.write(data)
+                os.chmod(path, 0o755)
+            os.chmod(directory, 0o755)
+            binds.append(f"{directory}:/dev/pipes:ro")
         try:
-            container = containers.create(self.blob_store, state, "buildkit", args=argv, entrypoint="",
+            container = containers.create(self.blob_store, _RunImage(state), "buildkit", args=argv, entrypoint="",
                                           env=extra_env, hostname="buildkitsandbox", binds=binds,
                                           network="none" if network == "none" else "host")
         except BaleineError as err:
@@ -822,6 +845,16 @@ def _display(command) -> str:
 def _size(n: int) -> str:
     from baleine.format.units import human_size
     return human_size(n, 3)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _wait(pid: int) -> None:

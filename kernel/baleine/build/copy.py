@@ -32,6 +32,8 @@ Owner = tuple[int, int, int]
 class ViewSource:
     """A stage or image file system as a COPY --from source."""
 
+    keeps_owners = True
+
     def __init__(self, view: RootView, name: str):
         self.view, self.name = view, name
 
@@ -161,8 +163,12 @@ class Stager:
             top_path, top_host, top_st, top_mode, uid, gid = next(items)
         except StopIteration:
             return
-        owner = lambda u, g, m: (chown[0] if chown else 0, chown[1] if chown else 0,  # noqa: E731
-                                 chmod if chmod is not None else m)
+        keep = getattr(source, "keeps_owners", False)  # COPY --from keeps the stage's owners
+
+        def owner(u, g, m):
+            ids = chown if chown else (u, g) if keep else (0, 0)
+            return ids[0], ids[1], chmod if chmod is not None else m
+
         if stat.S_ISDIR(top_st.st_mode):
             target = dest_rel
             self.make_dirs(target, created_from=(owner(uid, gid, top_mode), top_st.st_mtime_ns))

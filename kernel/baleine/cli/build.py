@@ -49,7 +49,7 @@ def _tags(values: list[str]):
         try:
             refs.append(reference.parse(value).with_default_tag())
         except BaleineError as err:
-            raise BaleineError(f'invalid tag "{value}": {err}', 1) from None
+            raise BaleineError(f'ERROR: invalid tag "{value}": {err}', 1) from None
     return refs
 
 
