@@ -9,6 +9,11 @@ def state(engine, name):
     return engine("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name).stdout.strip()
 
 
+def ready(engine, name):
+    """The container's shell has installed its traps (PID 1 ignores signals it does not trap)."""
+    engine.wait_for(lambda: engine("logs", name).stdout.startswith("ready\n"))
+
+
 def test_stop_kill_restart_wait(engine):
     engine("run", "-d", "--name", "svc", "busybox", "sleep", "300")
     # sleep as PID 1 ignores SIGTERM: stop waits -t seconds, then kills (137), as Docker does.
@@ -25,7 +30,9 @@ def test_stop_kill_restart_wait(engine):
     r = engine("kill", "svc", check=False)
     assert (r.returncode, r.stderr) == (1, f"Error response from daemon: cannot kill container: {cid}: "
                                            f"container {cid} is not running\n")
-    engine("run", "-d", "--name", "trapper", "busybox", "sh", "-c", "trap 'exit 9' USR1; while true; do sleep 0.1; done")
+    engine("run", "-d", "--name", "trapper", "busybox", "sh", "-c",
+           "trap 'exit 9' USR1; echo ready; while true; do sleep 0.1; done")
+    ready(engine, "trapper")
     assert engine("kill", "-s", "USR1", "trapper").stdout == "trapper\n"
     assert engine("wait", "trapper").stdout == "9\n"
     r = engine("kill", "-s", "NOPE", "svc", check=False)
@@ -36,12 +43,14 @@ def test_stop_kill_restart_wait(engine):
 
 def test_stop_with_a_trapping_process_and_stop_signal(engine):
     engine("run", "-d", "--name", "polite", "busybox", "sh", "-c",
-           "trap 'echo term; exit 0' TERM; while true; do sleep 0.1; done")
+           "trap 'echo term; exit 0' TERM; echo ready; while true; do sleep 0.1; done")
+    ready(engine, "polite")
     assert engine("stop", "polite").stdout == "polite\n"
     assert state(engine, "polite") == "exited 0"
-    assert engine("logs", "polite").stdout == "term\n"
+    assert engine("logs", "polite").stdout == "ready\nterm\n"
     engine("run", "-d", "--name", "hup", "busybox", "sh", "-c",
-           "trap 'exit 7' HUP; while true; do sleep 0.1; done")
+           "trap 'exit 7' HUP; echo ready; while true; do sleep 0.1; done")
+    ready(engine, "hup")
     engine("stop", "-s", "HUP", "hup")
     assert state(engine, "hup") == "exited 7"
 

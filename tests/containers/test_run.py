@@ -174,10 +174,10 @@ def test_init_makes_signals_kill_pid_1(engine):
 
 def test_detached_then_later_commands(engine):
     cid = engine("run", "-d", "--name", "bg", "busybox", "sh", "-c",
-                 "echo out; echo err >&2; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done").stdout.strip()
+                 "trap 'echo bye; exit 0' TERM; echo err >&2; echo out; while true; do sleep 0.1; done").stdout.strip()
     assert re.fullmatch("[0-9a-f]{64}", cid)
     assert engine("ps", "--format", "{{.Names}} {{.State}}").stdout == "bg running\n"
-    engine.wait_for(lambda: engine("logs", "bg").stdout == "out\n")
+    engine.wait_for(lambda: engine("logs", "bg").stdout == "out\n")   # the trap is set by then
     assert engine("logs", "bg").stderr == "err\n"
     assert engine("stop", "bg").stdout == "bg\n"
     assert engine("wait", "bg").stdout == "0\n"
