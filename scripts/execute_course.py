@@ -120,8 +120,9 @@ def execute(path: str, root: str) -> float:
     nb = nbformat.read(path, as_version=4)
     started = time.monotonic()
     saved = dict(os.environ)
+    env = course_env(root)
     os.environ.clear()
-    os.environ.update(course_env(root))  # the kernel inherits this process's environment
+    os.environ.update(env)  # the kernel inherits this process's environment
     try:
         client = NotebookClient(nb, coalesce_streams=True, kernel_name=KERNEL_NAME, timeout=CELL_TIMEOUT,
                                 resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
