@@ -1,6 +1,6 @@
 """Requests per second to busybox httpd in a container, through a published port, against podman.
 
-    sudo /opt/baleine/venv/bin/python bench/bench_network.py [--requests 400] [--clients 4]
+    sudo /opt/baleine/venv/bin/python bench/bench_network.py [--requests 1000] [--clients 4]
 
 As root (it reaches the unprivileged user `baleinetest` with runuser). Every request is a new
 TCP connection to 127.0.0.1 (busybox httpd closes after each answer); a bounded number of
@@ -138,8 +138,8 @@ def measure_podman(network: str, requests: int, clients: int, tarball: str) -> f
         r = podman("run", "-d", "--network", "host", "localhost/bench-busybox:1", "sh", "-c",
                    SERVER.replace("-p 80", f"-p 127.0.0.1:{port}"), check=False)
     if r.returncode != 0:
-        reason = r.stderr.strip().split("\\n")[0].splitlines()[0] if r.stderr.strip() else "?"
-        return "unavailable: " + reason[:120] + '"
+        lines = r.stderr.strip().replace("\\n", "\n").splitlines() or ["?"]
+        return "unavailable: " + lines[0][:120]
     cid = r.stdout.strip()
     try:
         return rps(port, requests, clients)
@@ -149,7 +149,7 @@ def measure_podman(network: str, requests: int, clients: int, tarball: str) -> f
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=4)
     opts = parser.parse_args()
     if os.geteuid() != 0:

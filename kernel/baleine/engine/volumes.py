@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import stat
 
 from baleine import times
@@ -393,6 +392,7 @@ def copy_image_content(overlay: dict, target: str, dest: str) -> None:
 
 
 def _merge(sources: list[str], dest: str) -> None:
+    import shutil
     seen: set[str] = set()
     for index, source in enumerate(sources):
         try:

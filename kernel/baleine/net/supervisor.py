@@ -107,9 +107,13 @@ def _child(bindings, sandbox, state_dir, report_w, go_r) -> None:
     if not line:
         return  # the engine gave up (start failed)
     address = json.loads(line)["address"]
+    tcp = [(sock, b["port"]) for b, sock in listeners if b["proto"] == "tcp"]
+    if tcp:
+        threading.Thread(target=_serve_tcp, args=([t[0] for t in tcp], address, [t[1] for t in tcp]),
+                         daemon=True).start()
     for b, sock in listeners:
-        serve = _serve_tcp if b["proto"] == "tcp" else _serve_udp
-        threading.Thread(target=serve, args=(sock, address, b["port"]), daemon=True).start()
+        if b["proto"] == "udp":
+            threading.Thread(target=_serve_udp, args=(sock, address, b["port"]), daemon=True).start()
     _watch(state_dir, before)
 
 
@@ -132,42 +136,120 @@ def _listen(b: dict) -> socket.socket:
 
 # -- forwarding ----------------------------------------------------------------------------
 
-def _serve_tcp(listener: socket.socket, address: str, port: int) -> None:
+def _serve_tcp(listeners: list[socket.socket], address: str, ports: list[int]) -> None:
+    """Every TCP listener and connection in one non-blocking loop: no thread per connection
+    (creating threads and switching between them costs more than the relaying itself)."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    for listener, port in zip(listeners, ports):
+        listener.setblocking(False)
+        sel.register(listener, selectors.EVENT_READ, ("listen", port))
     while True:
-        client, _ = listener.accept()
-        threading.Thread(target=_relay_tcp, args=(client, address, port), daemon=True).start()
+        for key, mask in sel.select():
+            kind, data = key.data
+            if kind == "listen":
+                _accept(sel, key.fileobj, address, data)
+            else:
+                data.handle(sel, mask)
 
 
-def _relay_tcp(client: socket.socket, address: str, port: int) -> None:
-    try:
-        upstream = socket.create_connection((address, port), timeout=10)
-    except OSError:
-        client.close()  # like Docker's proxy: the client sees the connection closed
-        return
-    upstream.settimeout(None)
-    for s in (client, upstream):
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    back = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
-    back.start()
-    _pipe(client, upstream)
-    back.join()
-    client.close()
-    upstream.close()
+def _accept(sel, listener: socket.socket, address: str, port: int) -> None:
+    while True:
+        try:
+            client, _ = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return  # e.g. EMFILE: the client will retry
+        upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        for sock in (client, upstream):
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        a, b = _Side(client), _Side(upstream)
+        a.peer, b.peer = b, a
+        b.connecting = True
+        err = upstream.connect_ex((address, port))
+        if err not in (0, 115):  # EINPROGRESS
+            a.close(sel)  # like Docker's proxy: the client sees the connection closed
+            continue
+        a.update(sel)
+        b.update(sel)
 
 
-def _pipe(src: socket.socket, dst: socket.socket) -> None:
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    try:
-        dst.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
+class _Side:
+    """One socket of a relayed connection: what waits to be written to it, and its state."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock, self.peer = sock, None
+        self.out = b""
+        self.connecting = False
+        self.eof = False        # nothing more will be read from it
+        self.registered = 0
+        self.closed = False
+
+    def update(self, sel) -> None:
+        import selectors
+        if self.closed:
+            return
+        mask = 0
+        if not self.connecting and not self.peer.connecting and not self.eof and not self.peer.out:
+            mask |= selectors.EVENT_READ
+        if self.out or self.connecting:
+            mask |= selectors.EVENT_WRITE
+        if mask == self.registered:
+            return
+        if not mask:
+            sel.unregister(self.sock)
+        elif not self.registered:
+            sel.register(self.sock, mask, ("side", self))
+        else:
+            sel.modify(self.sock, mask, ("side", self))
+        self.registered = mask
+
+    def handle(self, sel, mask: int) -> None:
+        import selectors
+        try:
+            if self.connecting:
+                if self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    return self.close(sel)
+                self.connecting = False
+            elif mask & selectors.EVENT_WRITE and self.out:
+                sent = self.sock.send(self.out)
+                self.out = self.out[sent:]
+                if not self.out and self.peer.eof:
+                    self.sock.shutdown(socket.SHUT_WR)
+            if mask & selectors.EVENT_READ:
+                data = self.sock.recv(262144)
+                if data:
+                    self.peer.send(data)
+                else:
+                    self.eof = True
+                    if not self.peer.out:
+                        self.peer.sock.shutdown(socket.SHUT_WR)
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            return self.close(sel)
+        if self.eof and self.peer.eof and not self.out and not self.peer.out:
+            return self.close(sel)
+        self.update(sel)
+        self.peer.update(sel)
+
+    def send(self, data: bytes) -> None:
+        try:
+            sent = self.sock.send(data) if not self.out else 0
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        self.out += data[sent:]
+
+    def close(self, sel) -> None:
+        for side in (self, self.peer):
+            if side.closed:
+                continue
+            if side.registered:
+                sel.unregister(side.sock)
+            side.registered, side.closed = 0, True
+            side.sock.close()
 
 
 def _serve_udp(listener: socket.socket, address: str, port: int) -> None:
