@@ -180,5 +180,13 @@ def test_exec_and_restart_keep_the_network(engine):
     engine("restart", "-t", "1", "one")
     assert engine.inspect("one")["NetworkSettings"]["Networks"]["lan"]["IPAddress"] == address
     assert "1 packets received" in engine("exec", "two", "ping", "-c1", "-W2", "one").stdout
-    engine("rm", "-f", "one", "two")
-    assert engine.sandbox() is None
+    # rm -f of one container takes its veth away while the other keeps the sandbox alive.
+    sandbox = engine.sandbox()
+    links = lambda: subprocess.run(["nsenter", "-t", str(sandbox["pid"]), "-n", "ip", "-o", "link"],  # noqa: E731
+                                   capture_output=True, text=True, check=True).stdout
+    one = engine.inspect("one")["Id"]
+    assert f"v{one[:7]}" in links()
+    engine("rm", "-f", "one")
+    assert f"v{one[:7]}" not in links() and engine.sandbox() is not None
+    engine("rm", "-f", "two")
+    assert engine.sandbox() is None and not alive(sandbox["pid"])
