@@ -50,7 +50,9 @@ class Repository:
         try:
             doc = json.loads(data)
         except ValueError:
-            raise RegistryError(f"invalid manifest {ref}: not JSON") from None
+            doc = None
+        if not isinstance(doc, dict):
+            raise RegistryError(f"invalid manifest for {label or ref}: not a JSON object")
         media_type = doc.get("mediaType") or response.headers.get("content-type", "").split(";")[0]
         if media_type not in media.MANIFESTS + media.INDEXES:
             if "manifests" in doc:

@@ -45,7 +45,8 @@ def _matches(entry: dict, wanted: dict) -> bool:
 
 def choose(index: dict, wanted: dict) -> dict:
     """The descriptor of the best manifest for `wanted` (an exact variant beats none)."""
-    candidates = [d for d in index.get("manifests") or [] if _matches(d.get("platform") or {}, wanted)]
+    entries = [d for d in index.get("manifests") or [] if isinstance(d, dict) and isinstance(d.get("digest"), str)]
+    candidates = [d for d in entries if _matches(d.get("platform") or {}, wanted)]
     if not candidates:
         raise BaleineError(f"no matching manifest for {platform_text(wanted)} in the manifest list entries")
     candidates.sort(key=lambda d: (d.get("platform") or {}).get("variant") != wanted.get("variant"))

@@ -61,7 +61,7 @@ def pull(store, ref: reference.Reference | str, progress: Progress | None = None
     if not ref.tag and not ref.digest:
         progress.line("Using default tag: latest")
         ref = ref.with_default_tag()
-    _, newer = _pull_with_fallback(store, ref, progress, wanted)
+    newer = _pull_with_fallback(store, ref, progress, wanted)
     progress.line(f"Status: {'Downloaded newer image' if newer else 'Image is up to date'} for {ref.familiar()}")
     return ref
 
@@ -70,34 +70,38 @@ def _pull_all(store, ref, progress, wanted) -> reference.Reference:
     endpoints = settings_mod.pull_endpoints(ref.domain, settings_mod.load_settings())
     tags = None
     for endpoint in endpoints:
+        repo = open_repository(ref, endpoint)
         try:
-            tags = open_repository(ref, endpoint).tags()
+            tags = repo.tags()
             break
-        except (ConnectionFailed, NotFoundError, Unauthorized) as err:
+        except RegistryError as err:
             if not endpoint.mirror:
                 raise _pull_error(err, ref) from None
+        finally:
+            repo.session.close()
     newer = False
     for tag in sorted(tags or []):
-        _, changed = _pull_with_fallback(store, ref.with_tag(tag), progress, wanted)
-        newer = newer or changed
+        newer = _pull_with_fallback(store, ref.with_tag(tag), progress, wanted) or newer
     progress.line(f"Status: {'Downloaded newer image' if newer else 'Image is up to date'} for {ref.familiar_name}")
     return reference.Reference(ref.domain, ref.path)
 
 
-def _pull_with_fallback(store, ref, progress, wanted):
-    """Mirrors first (docker.io), then the origin; a mirror that fails or lacks the image is skipped."""
+def _pull_with_fallback(store, ref, progress, wanted) -> bool:
+    """Mirrors first (docker.io), then the origin: a mirror that fails or lacks the image is
+    skipped. Returns whether anything new was stored."""
     endpoints = settings_mod.pull_endpoints(ref.domain, settings_mod.load_settings())
     for endpoint in endpoints:
         repo = open_repository(ref, endpoint)
         try:
             manifest = _resolve(repo, ref, wanted)
-        except (ConnectionFailed, NotFoundError, Unauthorized) as err:
+        except RegistryError as err:
+            repo.session.close()
             if endpoint.mirror:
                 continue
             raise _pull_error(err, ref) from None
         try:
             progress.line(f"{ref.digest or ref.tag}: Pulling from {ref.path}")
-            return repo, _fetch(store, repo, ref, manifest, progress)
+            return _fetch(store, repo, ref, manifest, progress)
         except RegistryError as err:
             # Once the stream has started, Docker prints errors without the daemon prefix.
             raise StreamError(err.args[0]) from None
@@ -147,10 +151,14 @@ def _resolve(repo: Repository, ref, wanted: dict) -> Manifest:
 
 def _validate(manifest: dict) -> None:
     """Trust nothing the registry says before using it as a path or a count."""
+    if not isinstance(manifest.get("config"), dict) or not isinstance(manifest.get("layers", []), list):
+        raise RegistryError("invalid manifest: no config or layers")
     blobs = [manifest.get("config") or {}] + list(manifest.get("layers") or [])
     if len(blobs) - 1 > MAX_LAYERS:
         raise RegistryError(f"too many layers ({len(blobs) - 1})")
     for blob in blobs:
+        if not isinstance(blob, dict):
+            raise RegistryError("invalid descriptor in manifest")
         digest = blob.get("digest", "")
         hexpart = digest.partition(":")[2]
         if not (digest.startswith("sha256:") and len(hexpart) == 64 and
@@ -179,6 +187,8 @@ def _fetch(store, repo: Repository, ref, m: Manifest, progress: Progress) -> boo
     config_desc = m.doc["config"]
     config_bytes = _fetch_config(store, repo, config_desc)
     config = json.loads(config_bytes)
+    if not isinstance(config, dict):
+        raise RegistryError(f"invalid image config {config_desc['digest']}")
     layers = m.doc.get("layers") or []
     diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
     if len(diff_ids) != len(layers):
@@ -194,8 +204,9 @@ def _fetch(store, repo: Repository, ref, m: Manifest, progress: Progress) -> boo
         if n >= CONCURRENT_DOWNLOADS:
             progress.status(short(layers[i]["digest"]), "Waiting")
     writers = []
+    downloads = _download_layers(store, repo, layers, diff_ids, missing, progress, writers)
     try:
-        for i, (writer, size) in _download_layers(store, repo, layers, diff_ids, missing, progress, writers):
+        for i, (_, size) in downloads:
             _record_layer_size(store, diff_ids[i], size)
             progress.status(short(layers[i]["digest"]), "Pull complete")
         descriptor = {"mediaType": m.media_type, "digest": m.digest, "size": len(m.data)}
@@ -208,6 +219,7 @@ def _fetch(store, repo: Repository, ref, m: Manifest, progress: Progress) -> boo
                 txn.set_ref(str(ref), descriptor)
             txn.set_ref(str(ref.with_digest(m.top_digest)), descriptor)
     finally:
+        downloads.close()  # waits for the threads still downloading, so that `writers` is final
         for writer, _ in writers:
             writer.discard()
     # Remembered so that a later push can mount these layers instead of uploading them.
