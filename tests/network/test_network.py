@@ -190,3 +190,11 @@ def test_exec_and_restart_keep_the_network(engine):
     assert f"v{one[:7]}" not in links() and engine.sandbox() is not None
     engine("rm", "-f", "two")
     assert engine.sandbox() is None and not alive(sandbox["pid"])
+
+
+def test_network_container_mode_shares_the_namespace(engine):
+    engine("network", "create", "pod")
+    engine("run", "-d", "--name", "main", "--network", "pod", "busybox", "sh", "-c", HTTPD.format(text="shared"))
+    r = engine("run", "--rm", "--network", "container:main", "busybox", "wget", "-qO-", "http://127.0.0.1/")
+    assert r.stdout == "shared\n"
+    engine("rm", "-f", "main")

@@ -322,6 +322,8 @@ def _supervisor_pid(container) -> int | None:
     except (OSError, ValueError):
         return None
     from baleine.runtime.statefile import start_ticks
+    if "pid" not in info:
+        return None  # --network container:X owns no namespace
     return info["pid"] if start_ticks(info["pid"]) == info["ticks"] else None
 
 
@@ -348,9 +350,12 @@ def setup(container) -> None:
     must then `enter(container)` before running the container."""
     from baleine.net import supervisor
     record = container.record
+    root = os.path.dirname(os.path.dirname(container.dir))
+    mode = record["HostConfig"].get("NetworkMode") or "host"
+    if mode.startswith("container:"):
+        return _join_container(root, container, mode.partition(":")[2])
     if not is_bridged(record):
         return
-    root = os.path.dirname(os.path.dirname(container.dir))
     release(container, refresh=False)  # a previous run's leftovers (restart)
     bindings = _bindings(record)
     with sandbox.lock(root):
@@ -385,11 +390,30 @@ def setup(container) -> None:
     write_hosts(root, container)
 
 
+def _join_container(root: str, container, text: str) -> None:
+    """`--network container:X`: X's network namespace (its supervisor's when X is bridged)."""
+    from baleine.engine.containers import lookup
+    other = lookup(root, text)
+    if not other.running:
+        raise DaemonError(f"cannot join network of a non running container: {other.id}", 125)
+    info = _net_info(other) if _supervisor_pid(other) else None
+    rootless = os.geteuid() != 0
+    if rootless and info is None:
+        # Its namespace belongs to its own user namespace, which a new container cannot share.
+        raise DaemonError(f"without root, --network container: needs {other.name} on a bridge network", 125)
+    pid = info["pid"] if info else other.state["Pid"]
+    if info:
+        atomic_write(os.path.join(container.dir, "net.json"),
+                     json.dumps({"rootless": info["rootless"], "sandbox": info["sandbox"],
+                                 "joined": other.id}).encode(), 0o600)
+    _patch_bundle(container, pid, {"rootless": rootless})
+
+
 def enter(container) -> None:
     """Without root, join the sandbox's user namespace: the container (created from here)
     may then join the namespace the supervisor made there. Single-threaded callers only."""
     info = _net_info(container)
-    if not info or not info.get("rootless") or not is_bridged(container.record):
+    if not info or not info.get("rootless"):
         return
     target = f"/proc/{info['sandbox']}/ns/user"
     if os.readlink(target) == os.readlink("/proc/self/ns/user"):
@@ -438,8 +462,8 @@ def release(container, refresh: bool = True) -> None:
     import signal
     import time
     from baleine.runtime.statefile import start_ticks
-    pid = info["pid"]
-    if start_ticks(pid) == info["ticks"]:
+    pid = info.get("pid")
+    if pid and start_ticks(pid) == info["ticks"]:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
