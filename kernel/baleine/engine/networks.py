@@ -266,7 +266,11 @@ def configure(root: str, record: dict, mode: str, aliases: list[str] = (), ports
         raise DaemonError("network-scoped alias is supported only for containers in user defined networks")
     host["NetworkMode"] = network["Name"] if mode != network["Id"] else mode
     with sandbox.lock(root):
-        settings["Networks"][network["Name"]] = _endpoint(root, record, network, list(aliases))
+        endpoint = settings["Networks"][network["Name"]] = _endpoint(root, record, network, list(aliases))
+    if network["Name"] == "bridge":  # the deprecated top-level fields, still read by many scripts
+        settings.update({k: endpoint[k] for k in ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen",
+                                                  "MacAddress", "GlobalIPv6Address", "GlobalIPv6PrefixLen",
+                                                  "IPv6Gateway")})
 
 
 def connect(root: str, container, text: str, aliases: list[str] = (), ip: str | None = None) -> None:
