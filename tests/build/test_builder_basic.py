@@ -233,7 +233,7 @@ def test_copy_missing_source_message(busybox, tmp_path):
 
 
 def test_source_date_epoch_gives_the_same_image(busybox, tmp_path):
-    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nWORKDIR /w\nCOPY f .\nRUN date > /stamp; echo x > /x\nCMD [\"cat\", \"/x\"]\n",
+    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nWORKDIR /w\nCOPY f .\nRUN touch /stamp; echo x > /x; sleep 1\nCMD [\"cat\", \"/x\"]\n",
                            "f": "f\n"})
     busybox.env["SOURCE_DATE_EPOCH"] = "1700000000"
     first = busybox("build", "-q", "--no-cache", ctx).stdout

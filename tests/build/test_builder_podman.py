@@ -44,6 +44,8 @@ NO_RUN = {
     "copy-dir-contents": "FROM busybox\nCOPY dir /data\n",
     "copy-dir-trailing-slash": "FROM busybox\nCOPY dir/ /data/\n",
     "copy-several": "FROM busybox\nCOPY hello.txt run.sh /bin2/\n",
+    "copy-symlink-source": "FROM busybox\nCOPY link.txt /l/\nCOPY link.txt /l2\n",
+    "copy-from-symlink": ("FROM busybox AS a\nCOPY hello.txt /h\nCOPY dir /d\nFROM busybox\nCOPY --from=a /bin/sh /d/ /x/\n"),
     "copy-wildcard": "FROM busybox\nCOPY src/*.c /src/\n",
     "copy-dot": "FROM busybox\nWORKDIR /app\nCOPY . .\n",
     "copy-chown": "FROM busybox\nCOPY --chown=1000:1000 dir /owned\n",

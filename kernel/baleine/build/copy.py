@@ -45,7 +45,8 @@ class ViewSource:
             if node is None:
                 raise BuildError(f"failed to compute cache key: failed to calculate checksum of ref "
                                  f"{_ref_of(self.name)}: \"{clean}\": not found")
-            return [real]
+            parent, _ = self.view.resolve(posixpath.dirname(clean))
+            return [posixpath.join(parent, posixpath.basename(clean)) if parent else posixpath.basename(clean)]
         matches = [""]
         for part in rel.split("/"):
             nxt = []
@@ -67,14 +68,15 @@ class ViewSource:
 
     def walk(self, rel: str):
         """(relative path, host path, lstat, mode, uid, gid) of rel and what it holds."""
-        real, node = self.view.resolve("/" + rel)
+        real, node = self.view.resolve("/" + rel)  # a symlink named as a source is followed
         if node is None:
             return
         stack = [(real, node)]
         while stack:
             path, node = stack.pop(0)
             uid, gid = node.owner
-            yield path, node.host, node.st, node.mode, uid, gid
+            shown = rel + path[len(real):] if real else path  # under the name it was given
+            yield shown, node.host, node.st, node.mode, uid, gid
             if node.is_dir:
                 children = []
                 for name in self.view.listdir(path):
@@ -96,15 +98,15 @@ class ContextSource:
         self.context = context
 
     def resolve(self, source: str) -> list[str]:
-        found = []
-        for rel in self.context.resolve(source):
-            real = self.context._real(rel + "/.") if rel else rel  # follow a last symlink
-            found.append(real if real is not None else rel)
-        return found
+        return self.context.resolve(source)
 
     def walk(self, rel: str):
-        for path, st in self.context.walk(rel):
-            yield path, self.context.host_path(path), st, stat.S_IMODE(st.st_mode), 0, 0
+        real = self.context._real(rel + "/.") if rel else rel  # a symlink named as a source is followed
+        if real is None:
+            return
+        for path, st in self.context.walk(real):
+            shown = rel + path[len(real):] if real else path  # under the name it was given
+            yield shown, self.context.host_path(path), st, stat.S_IMODE(st.st_mode), 0, 0
 
 
 class Stager:
