@@ -38,7 +38,7 @@ class Side:
         self.name, self.argv = name, argv
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run(self.argv + list(args), capture_output=True, stdin=subprocess.DEVNULL, cwd="/tmp")
+        proc = subprocess.run(self.argv + list(args), capture_output=True, stdin=subprocess.DEVNULL, cwd="/tmp", check=False)
         if check and proc.returncode != 0:
             raise SystemExit(f"{self.name}: {' '.join(args)} failed: {proc.stderr.decode()[-800:]}")
         return proc
@@ -122,9 +122,9 @@ def main() -> None:
     finally:
         # podman's and Baleine's rootless stores hold files only a user namespace can remove.
         subprocess.run(["runuser", "-u", USER, "--", "podman", "unshare", "rm", "-rf", os.path.join(base, "podman")],
-                       capture_output=True, cwd="/tmp")
+                       capture_output=True, cwd="/tmp", check=False)
         subprocess.run(["runuser", "-u", USER, "--", "unshare", "-Ur", "rm", "-rf", rootless_dir],
-                       capture_output=True, cwd="/tmp")
+                       capture_output=True, cwd="/tmp", check=False)
         subprocess.run(["rm", "-rf", base], check=False)
     names = list(results)
     tasks = list(results[names[0]])

@@ -57,7 +57,7 @@ class Engine:
                  timeout: float = 120, cwd: str | None = None) -> Result:
         text = not isinstance(input, bytes)
         proc = subprocess.run(self.argv(*args), input=input, capture_output=True, text=text,
-                              timeout=timeout, cwd=cwd or "/tmp")
+                              timeout=timeout, cwd=cwd or "/tmp", check=False)
         out, err = proc.stdout, proc.stderr
         if not text:
             out, err = out.decode(errors="replace"), err.decode(errors="replace")
@@ -68,7 +68,7 @@ class Engine:
 
     def raw(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
         kwargs.setdefault("cwd", "/tmp")
-        return subprocess.run(self.argv(*args), capture_output=True, **kwargs)
+        return subprocess.run(self.argv(*args), capture_output=True, **kwargs, check=False)
 
     def popen(self, *args: str, **kwargs) -> subprocess.Popen:
         kwargs.setdefault("cwd", "/tmp")
@@ -80,7 +80,7 @@ class Engine:
         cmd = ["env", "-i", *(f"{k}={v}" for k, v in self.env.items()), "bash", "-c", prelude + text]
         if self.rootless:
             cmd = ["runuser", "-u", TEST_USER, "--", *cmd]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd="/tmp")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd="/tmp", check=False)
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     def path(self, *parts: str) -> str:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(shutil.which("podman") is None, reason="podman i
 def podman(*args, timeout=120):
     return subprocess.run(["runuser", "-u", "baleinetest", "--", "sh", "-c",
                            'cd "$HOME" && exec podman --runtime runc "$@"', "podman", *args],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def _engine(request, mode):

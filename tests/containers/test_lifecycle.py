@@ -28,8 +28,8 @@ def test_stop_kill_restart_wait(engine):
     assert engine("wait", "svc").stdout == "137\n"
     cid = engine("inspect", "-f", "{{.Id}}", "svc").stdout.strip()
     r = engine("kill", "svc", check=False)
-    assert (r.returncode, r.stderr) == (1, f"Error response from daemon: cannot kill container: {cid}: "
-                                           f"container {cid} is not running\n")
+    assert (r.returncode, r.stderr) == (1, (f"Error response from daemon: cannot kill container: {cid}: "
+                                            f"container {cid} is not running\n"))
     engine("run", "-d", "--name", "trapper", "busybox", "sh", "-c",
            "trap 'exit 9' USR1; echo ready; while true; do sleep 0.1; done")
     ready(engine, "trapper")
@@ -97,7 +97,7 @@ def test_rename(engine):
 
 
 def test_inspect_fields(engine):
-    cid = engine("run", "--name", "insp", "-e", "A=1", "busybox", "sh", "-c", "exit 2", check=False)
+    engine("run", "--name", "insp", "-e", "A=1", "busybox", "sh", "-c", "exit 2", check=False)
     fmt = "{{.State.Status}}|{{.State.ExitCode}}|{{.Config.Env}}|{{.Name}}|{{.Id}}|{{.Config.Image}}|{{.Path}}|{{.Args}}"
     out = engine("container", "inspect", "-f", fmt, "insp").stdout
     assert re.fullmatch(r"exited\|2\|\[A=1 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\]"

@@ -3,7 +3,7 @@
 import os
 import re
 import signal
-import time
+from pathlib import Path
 
 import pytest
 
@@ -154,7 +154,7 @@ def test_signals_reach_the_container_and_rm_still_cleans(engine, sig, code):
     assert proc.stdout.readline() == b"ready\n"
     cli = proc.pid
     if engine.rootless:  # runuser -> the CLI: signal the CLI itself, as a terminal would
-        cli = int(open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()[0])
+        cli = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
     os.kill(cli, sig)
     assert proc.wait(10) == code
     engine.wait_for(lambda: ids(engine) == [])
@@ -166,7 +166,7 @@ def test_init_makes_signals_kill_pid_1(engine):
     assert proc.stdout.readline() == b"ready\n"
     cli = proc.pid
     if engine.rootless:
-        cli = int(open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()[0])
+        cli = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
     os.kill(cli, signal.SIGTERM)
     assert proc.wait(10) == 143
     engine.wait_for(lambda: ids(engine) == [])

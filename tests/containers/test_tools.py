@@ -3,8 +3,8 @@
 import io
 import os
 import re
-import subprocess
 import tarfile
+from pathlib import Path
 
 
 def test_exec(engine):
@@ -66,13 +66,13 @@ def test_cp_out_of_a_container(engine):
         os.mkdir(out)
         engine.chown(out)
         engine("cp", "files:/data/one", out + "/copy")
-        assert open(out + "/copy").read() == "one\n"
+        assert Path(out + "/copy").read_text() == "one\n"
         engine("cp", "files:/data", out)                      # a directory into an existing one
         assert sorted(os.listdir(out + "/data")) == ["one", "rel", "sub"]
         engine("cp", "files:/data/.", out + "/contents")      # "/." copies the contents
         assert sorted(os.listdir(out + "/contents")) == ["one", "rel", "sub"]
         engine("cp", "files:/datalink/sub/two", out)          # symlinks resolved inside the container
-        assert open(out + "/two").read() == "two\n"
+        assert Path(out + "/two").read_text() == "two\n"
         engine("cp", "files:/datalink", out + "/asis")        # the link itself...
         assert os.readlink(out + "/asis") == "/data"
         engine("cp", "-L", "files:/datalink", out + "/followed")   # ...or, with -L, its target
@@ -95,8 +95,8 @@ def test_cp_out_of_a_container(engine):
 def test_cp_into_a_container(engine):
     src = engine.path("src")
     os.makedirs(src + "/tree/inner")
-    open(src + "/file.txt", "w").write("payload\n")
-    open(src + "/tree/inner/deep", "w").write("deep\n")
+    Path(src + "/file.txt").write_text("payload\n")
+    Path(src + "/tree/inner/deep").write_text("deep\n")
     engine.chown(src)
     engine("create", "--name", "dest", "busybox", "sh", "-c",
            "cat /file.txt /renamed /tmp/file.txt /tree/inner/deep /home/tree/inner/deep /stdin/x; echo; ls -ld /tmp; "
@@ -136,7 +136,7 @@ def test_cp_cannot_escape_the_container(engine):
     os.mkdir(outside)
     engine.chown(outside)
     src = engine.path("payload")
-    open(src, "w").write("x")
+    Path(src).write_text("x")
     engine.chown(src)
     engine("cp", src, "evil:/escape/tmp/")       # lands in the container's /tmp, not the host's
     engine("cp", src, "evil:/tmp/up/etc/")

@@ -4,6 +4,7 @@ import io
 import json
 import os
 import tarfile
+from pathlib import Path
 
 
 def test_vfs_fallback_end_to_end(engine):
@@ -26,7 +27,7 @@ def test_vfs_fallback_end_to_end(engine):
     os.mkdir(out)
     engine.chown(out)
     engine("cp", "flat:/etc/new", out)
-    assert open(out + "/new").read() == "x\n"
+    assert Path(out + "/new").read_text() == "x\n"
     engine("cp", "-", "flat:/tmp", input=_tar("dropped", b"in"))
     assert "A /tmp/dropped" in engine("diff", "flat").stdout
     with tarfile.open(fileobj=io.BytesIO(engine.raw("export", "flat").stdout)) as tar:

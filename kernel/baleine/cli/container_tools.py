@@ -68,8 +68,8 @@ def cp(argv: list[str], path: str) -> int:
         raise BaleineError("copying between containers is not supported")
     if src_c is None and dst_c is None:
         raise BaleineError("must specify at least one container source")
-    root = open_store().root
     store = open_store()
+    root = store.root
     try:
         if src_c is not None:
             container = lookup(root, src_c)

@@ -608,7 +608,7 @@ LOGS = Command("container logs", "[OPTIONS] CONTAINER", "Fetch the logs of a con
 
 def _fixed_nanos(stamp: str) -> str:
     """Docker prints log times with all nine fraction digits (RFC3339NanoFixed)."""
-    head, dot, frac = stamp.rstrip("Z").partition(".")
+    head, _, frac = stamp.rstrip("Z").partition(".")
     return f"{head}.{frac.ljust(9, '0')[:9]}Z"
 
 

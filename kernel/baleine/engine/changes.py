@@ -12,6 +12,7 @@ import stat
 import tarfile
 
 from baleine.engine.rootfs import Found, MergedView, is_opaque, is_whiteout
+from baleine.errors import BaleineError
 
 
 class Owners:
@@ -27,7 +28,7 @@ class Owners:
             try:
                 image = store.lookup(container.record["Image"])
                 self.metadata = snapshot.lower_metadata(store, image)
-            except Exception:  # the image was removed: the disk is all we have
+            except BaleineError:  # the image was removed: the disk is all we have
                 self.metadata = {}
             # upper, init, then the image's layers
             self.first_image_layer = 2 if len(view.layers) > 1 and os.path.basename(view.layers[1]) == "init" else 1
@@ -58,21 +59,16 @@ def _kind(mode: int) -> str:
     return "other"
 
 
-def write_tar(view: MergedView, owners: Owners, parts: list[str], entry: Found, out,
-              name: str, *, archive_owners: bool = True, dereference: bool = False) -> None:
-    """Tar of `entry` (at real path `parts`) and its contents, its top member named `name`.
-
-    archive_owners=False writes uid/gid 0 (what `docker cp` without -a gives the host side
-    does not matter: the extractor picks owners)."""
+def write_tar(view: MergedView, owners: Owners, parts: list[str], entry: Found, out, name: str) -> None:
+    """Tar of `entry` (at real path `parts`) and its contents, its top member named `name`
+    ("" for the root of an export), with the owners the container sees."""
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         for sub, child in view.walk(entry, parts):
             rel = "/".join(sub)
             member = "/".join([name, *sub[len(parts):]]) if name else "/".join(sub[len(parts):])
             if not member:
                 continue  # the root of an export
-            if dereference and sub == parts and stat.S_ISLNK(child.st.st_mode):
-                continue  # handled by the caller resolving with follow=True
-            _add(tar, child, member, *(owners.of(rel, child) if archive_owners else (0, 0, None)))
+            _add(tar, child, member, *owners.of(rel, child))
 
 
 def _add(tar: tarfile.TarFile, entry: Found, member: str, uid: int, gid: int, mode: int | None) -> None:

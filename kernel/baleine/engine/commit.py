@@ -6,8 +6,8 @@ import copy
 import os
 
 from baleine import times
-from baleine.errors import DaemonError
 from baleine.engine.containers import Container
+from baleine.errors import DaemonError, NotFound
 
 # Fields of the container's config that the new image keeps (Docker's commit merge).
 IMAGE_CONFIG_KEYS = ("User", "ExposedPorts", "Env", "Cmd", "Healthcheck", "ArgsEscaped", "Volumes",
@@ -18,14 +18,14 @@ def commit(store, container: Container, refs, *, author: str = "", message: str 
            changes: list[str] = (), pause: bool = True) -> str:
     """The new image's ID. pause: freeze a running container while its upper dir is read."""
     from baleine import snapshot
-    from baleine.engine.containers import frozen
     from baleine.archive.common import layer_descriptor, write_image
     from baleine.archive.tarball import apply_changes
+    from baleine.engine.containers import frozen
     from baleine.layers import diff_overlay_upper
 
     try:
         image = store.lookup(container.record["Image"])
-    except Exception:
+    except NotFound:
         raise DaemonError(f"the image of container {container.id[:12]} was removed") from None
     upper = os.path.join(container.dir, "upper")
     rootless = os.geteuid() != 0
@@ -71,6 +71,7 @@ def commit(store, container: Container, refs, *, author: str = "", message: str 
 def _diff_copy(store, container: Container, writer, ids: dict):
     """The vfs fallback: the copy's changes laid out as an overlay upper dir, then diffed."""
     import tempfile
+
     from baleine.engine.changes import synthetic_upper
     from baleine.layers import Metadata, diff_overlay_upper, sidecar_path
     from baleine.snapshot import remove_tree

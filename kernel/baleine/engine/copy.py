@@ -43,7 +43,7 @@ def read_archive(store, container, label: str, src: str, out, *, follow: bool = 
     """Write a tar of `src` (top member: its base name) to `out`; True if it is a directory."""
     view = MergedView.of(container)
     with frozen(container):
-        follow = follow or src.endswith("/") or src.endswith("/.")
+        follow = follow or src.endswith(("/", "/."))
         parts, entry = _resolve(view, src, label, follow)
         if entry is None:
             raise _not_found(src, label)

@@ -80,13 +80,13 @@ def top(container: Container, ps_args: list[str]) -> tuple[list[str], list[list[
     if not container.running:
         raise _not_running(container)
     pids = {str(p) for p in processes(container)}
-    proc = subprocess.run(["ps", *(ps_args or ["-ef"])], capture_output=True, text=True)
+    proc = subprocess.run(["ps", *(ps_args or ["-ef"])], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise DaemonError(f"Error running top: exit status {proc.returncode}: {proc.stderr.strip()}")
     lines = proc.stdout.splitlines()
     titles = lines[0].split()
     if "PID" not in titles:
-        raise DaemonError(f"Couldn't find PID field in ps output")
+        raise DaemonError("Couldn't find PID field in ps output")
     column = titles.index("PID")
     rows = []
     for line in lines[1:]:

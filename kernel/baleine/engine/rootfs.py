@@ -64,8 +64,9 @@ class MergedView:
         self.layers = list(layers)
 
     @classmethod
-    def of(cls, container) -> "MergedView":
+    def of(cls, container) -> MergedView:
         import json
+
         from baleine import snapshot
         with open(os.path.join(container.bundle, "config.json")) as f:
             spec = json.load(f)

@@ -43,7 +43,9 @@ def ensure_layer(store, descriptor: dict, diff_id: str) -> str:
     final = os.path.dirname(layer_path(store.root, diff_id))
     if os.path.isdir(final):
         return os.path.join(final, "diff")
-    from baleine.layers import apply_blob  # only now: importing it costs ~20 ms per `run`
+    from baleine.layers import (
+        apply_blob,  # only now: importing it costs ~20 ms per `run`
+    )
     os.makedirs(layers_dir(store.root), mode=0o700, exist_ok=True)
     tmp = os.path.join(layers_dir(store.root), f".tmp-{os.getpid()}-{os.urandom(4).hex()}")
     os.makedirs(os.path.join(tmp, "diff"), mode=0o755)
