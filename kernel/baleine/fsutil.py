@@ -8,7 +8,8 @@ import os
 def atomic_write(path: str, data: bytes, mode: int = 0o644) -> None:
     """Replace `path` with `data` so that readers see the old or the new file, never a mix."""
     directory = os.path.dirname(path) or "."
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    # Unique per call, not per process: threads of one process may write the same file.
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
         with os.fdopen(fd, "wb") as f:
