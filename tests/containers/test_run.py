@@ -142,7 +142,11 @@ def test_rm_removes_on_every_path(engine):
     out = engine("run", "--rm", "-d", "busybox", "sh", "-c", "sleep 0.3").stdout.strip()
     assert len(out) == 64
     engine.wait_for(lambda: ids(engine) == [])
-    assert os.listdir(os.path.join(engine.root, "containers")) == []
+    cid = engine("create", "--rm", "busybox", "echo", "once").stdout.strip()
+    assert engine("start", "-a", cid).stdout == "once\n"
+    cid = engine("create", "--rm", "busybox", "true").stdout.strip()
+    engine("start", cid)
+    engine.wait_for(lambda: os.listdir(os.path.join(engine.root, "containers")) == [])  # all files gone
 
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

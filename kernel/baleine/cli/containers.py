@@ -270,6 +270,10 @@ def start(argv: list[str], path: str) -> int:
         except StartFailed as err:
             raise DaemonError(_start_error_text(err.message).removeprefix("Error response from daemon: "),
                               err.exit_code) from None
+        finally:
+            if container.record["HostConfig"].get("AutoRemove"):  # `create --rm`, then `start -a`
+                from baleine.engine.containers import remove_files
+                remove_files(container)
 
     def start_one(container):
         if container.running:

@@ -177,14 +177,14 @@ def remove_tree(path: str) -> None:
     if not os.path.lexists(path):
         return
     try:
-        shutil.rmtree(path)
+        shutil.rmtree(path, onerror=_gone_is_fine)
         return
     except PermissionError:
         if not rootless():
             raise
     # overlayfs' work/work is left mode 000; it is ours (the namespace's root is our uid):
     # give it back its permissions rather than paying for a user namespace.
-    for dirpath, dirnames, _ in os.walk(path, onerror=lambda err: _unlock(err.filename)):
+    for _ in os.walk(path, onerror=lambda err: _unlock(err.filename)):
         pass
     try:
         shutil.rmtree(path, onerror=lambda func, p, exc: (_unlock(p), func(p)))
@@ -197,6 +197,12 @@ def remove_tree(path: str) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if os.path.lexists(path):
         shutil.rmtree(path)
+
+
+def _gone_is_fine(func, path, exc_info) -> None:
+    """Another process (`rm -f` and the --rm monitor) removed it first: nothing to do."""
+    if not issubclass(exc_info[0], FileNotFoundError):
+        raise exc_info[1]
 
 
 def _unlock(path: str) -> None:
