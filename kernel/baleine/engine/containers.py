@@ -274,8 +274,9 @@ def write_bundle(container: Container, overlay: dict) -> None:
                                 terminal=config["Tty"], network=host["NetworkMode"],
                                 user=_user_ids(config.get("User") or "", overlay), annotations=annotations)
     from baleine.engine.volumes import spec_mounts
-    spec["mounts"] += _network_files(container) + (spec_mounts(record["Mounts"]) if "Mounts" in record
-                                                   else _bind_mounts(host.get("Binds") or []))
+    # Volumes first: /etc/hosts & co stay the engine's even under a volume at /etc, as in Docker.
+    spec["mounts"] += (spec_mounts(record["Mounts"]) if "Mounts" in record
+                       else _bind_mounts(host.get("Binds") or [])) + _network_files(container)
     resources = {k: host[k] for k in ("Memory", "NanoCpus", "PidsLimit") if host.get(k)}
     if resources:
         linux = spec["linux"].setdefault("resources", {})
