@@ -564,8 +564,12 @@ class Builder:
                 raise error
             upper = os.path.join(container.dir, "upper")
             _remove_mount_stubs(upper, container.bundle, self._view(state))
-            return diff_overlay_upper(upper, writer, metadata=snapshot.lower_metadata(self.blob_store, state),
-                                      **self._diff_options())
+            result = diff_overlay_upper(upper, writer, metadata=snapshot.lower_metadata(self.blob_store, state),
+                                        **self._diff_options())
+            writer.file.flush()
+            from .adopt import adopt_upper
+            adopt_upper(self.store.root, upper, result.diff_id, writer.path)  # saves unpacking it again
+            return result
         finally:
             containers.remove_files(container)
 
