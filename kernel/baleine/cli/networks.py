@@ -38,6 +38,8 @@ def run_network_options(root: str, opts) -> tuple[str, dict]:
         ports, publish = {}, False
     else:
         publish = opts.publish_all
+    if mode.startswith("container:") and (ports or publish or exposed):
+        raise ValueError("conflicting options: port publishing and the container type network mode")
     if mode not in ("host", "none") and not mode.startswith("container:"):
         networks.lookup(root, mode)  # "network x not found" before anything else
     return mode, {"aliases": list(opts.network_alias), "ports": ports, "publish_all": publish,

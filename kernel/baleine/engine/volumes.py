@@ -280,9 +280,11 @@ def resolve(store, image, overlay: dict, requested: list[dict], volumes_from: li
                 m["RW"] = mode == "rw"
                 m["Mode"] = mode
             result.setdefault(m["Destination"], m)
+    targets = [req["Target"] for req in requested]
+    for target in targets:  # checked before anything is created
+        if targets.count(target) > 1:
+            raise DaemonError(f"Duplicate mount point: {target}", 125)
     for req in requested:
-        if req["Target"] in result and req.get("Spec") is not None and result[req["Target"]].get("_explicit"):
-            raise DaemonError(f"Duplicate mount point: {req['Target']}")
         result[req["Target"]] = {**_mount_point(root, req, overlay), "_explicit": True}
     image_volumes = ((image.config.get("config") or {}).get("Volumes") or {})
     for path in sorted(image_volumes):
