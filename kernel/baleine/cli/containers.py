@@ -685,8 +685,9 @@ def inspect_record(container) -> dict:
            "RestartCount": 0, "Driver": record.get("Driver", "overlay"), "Platform": record.get("Platform", "linux"),
            "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
            "HostConfig": record["HostConfig"],
-           "GraphDriver": {"Data": {"UpperDir": os.path.join(d, "upper"), "WorkDir": os.path.join(d, "work")},
-                           "Name": "overlay"},
+           "GraphDriver": ({"Data": {"UpperDir": os.path.join(d, "upper"), "WorkDir": os.path.join(d, "work")},
+                            "Name": "overlay"} if record.get("Driver", "overlay") == "overlay"
+                           else {"Data": {"RootDir": os.path.join(d, "bundle", "rootfs")}, "Name": "vfs"}),
            "Mounts": record.get("Mounts") or [], "Config": record["Config"],
            "NetworkSettings": record.get("NetworkSettings") or {"Networks": {record["HostConfig"]["NetworkMode"]: {}}}}
     for key, value in record.items():  # fields other features add (volumes, networks)

@@ -24,6 +24,12 @@ NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+def _monitor_alive(rs: dict) -> bool:
+    from baleine.runtime.statefile import start_ticks
+    pid = rs.get("monitor_pid")
+    return bool(pid) and start_ticks(pid) == rs.get("monitor_start_ticks")
+
+
 class Container:
     """A container record plus the paths that belong to it."""
 
@@ -74,6 +80,10 @@ class Container:
         if rs is None:
             return base
         running = rs.get("status") == "running"
+        if not running and rs.get("exit_code") is None and _monitor_alive(rs):
+            # The process has just ended (a zombie reads as gone) and its monitor is about to
+            # record how: until then it is still running, or `wait` would report 137.
+            running = True
         base.update(Status="running" if running else "exited", Running=running,
                     Pid=rs.get("pid", 0) if running else 0,
                     StartedAt=rs.get("startedAt") or times.ZERO_TIME)
