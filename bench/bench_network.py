@@ -102,7 +102,7 @@ class Baleine:
         cmd = ["env", "-i", *[f"{k}={v}" for k, v in self.env.items()], PYTHON, "-m", "baleine", *args]
         if self.rootless:
             cmd = ["runuser", "-u", USER, "--", *cmd]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if r.returncode != 0:
             raise SystemExit(f"baleine {' '.join(args)}: {r.stderr}")
         return r.stdout.strip()
@@ -110,7 +110,7 @@ class Baleine:
 
 def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     r = subprocess.run(["runuser", "-u", USER, "--", "sh", "-c", 'cd "$HOME" && exec podman --runtime runc "$@"',
-                        "podman", *args], capture_output=True, text=True, timeout=120)
+                        "podman", *args], capture_output=True, text=True, timeout=120, check=False)
     if check and r.returncode != 0:
         raise SystemExit(f"podman {' '.join(args)}: {r.stderr}")
     return r

@@ -35,7 +35,7 @@ class Engine:
         return ["runuser", "-u", TEST_USER, "--", *cmd] if self.rootless else cmd
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 60, input: str | None = None):
-        proc = subprocess.run(self.command(*args), capture_output=True, text=True, timeout=timeout,
+        proc = subprocess.run(self.command(*args), capture_output=True, text=True, timeout=timeout, check=False,
                               input=input, stdin=None if input is not None else subprocess.DEVNULL)
         if check and proc.returncode != 0:
             raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}{proc.stdout}")

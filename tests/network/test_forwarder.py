@@ -11,7 +11,7 @@ import threading
 KERNEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "kernel")
 sys.path.insert(0, KERNEL)
 
-from baleine.net import supervisor  # noqa: E402
+from baleine.net import supervisor
 
 
 def _listener(kind=socket.SOCK_STREAM) -> socket.socket:

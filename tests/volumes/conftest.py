@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "network"))
 
-from engines import ensure_test_user, make_engine, world_kernel  # noqa: E402
+from engines import ensure_test_user, make_engine, world_kernel
 
 KERNEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "kernel")
 

@@ -42,7 +42,7 @@ def create(argv: list[str], path: str) -> int:
     from baleine.engine import volumes
     opts, args = parse(CREATE, argv)
     if args and opts.name and args[0] != opts.name:
-        raise BaleineError(f"conflicting options: either specify --name or provide positional arg, not both")
+        raise BaleineError("conflicting options: either specify --name or provide positional arg, not both")
     if opts.driver != "local":
         raise BaleineError(f'Error response from daemon: create {args[0] if args else ""}: '
                            f'error looking up volume plugin {opts.driver}: plugin "{opts.driver}" not found')

@@ -164,9 +164,8 @@ def users(root: str, record: dict, running_only: bool = True) -> list:
     found = []
     for c in all_containers(root):
         networks = (c.record.get("NetworkSettings") or {}).get("Networks") or {}
-        if any(e.get("NetworkID") == record["Id"] for e in networks.values()):
-            if not running_only or c.running:
-                found.append(c)
+        if any(e.get("NetworkID") == record["Id"] for e in networks.values()) and (not running_only or c.running):
+            found.append(c)
     return found
 
 
@@ -185,7 +184,7 @@ def inspect_record(root: str, record: dict) -> dict:
     out = dict(record)
     containers = {}
     for c in users(root, record):
-        for name, e in c.record["NetworkSettings"]["Networks"].items():
+        for e in c.record["NetworkSettings"]["Networks"].values():
             if e.get("NetworkID") == record["Id"]:
                 containers[c.id] = {"Name": c.name, "EndpointID": e.get("EndpointID", ""),
                                     "MacAddress": e.get("MacAddress", ""),
@@ -261,7 +260,7 @@ def configure(root: str, record: dict, mode: str, aliases: list[str] = (), ports
         return
     network = lookup(root, mode)
     if network["Driver"] != "bridge":
-        raise DaemonError(f"container cannot be disconnected from host network or connected to host network")
+        raise DaemonError("container cannot be disconnected from host network or connected to host network")
     if aliases and network["Name"] == "bridge":
         raise DaemonError("network-scoped alias is supported only for containers in user defined networks")
     host["NetworkMode"] = network["Name"] if mode != network["Id"] else mode
@@ -465,6 +464,7 @@ def release(container, refresh: bool = True) -> None:
         return
     import signal
     import time
+
     from baleine.runtime.statefile import start_ticks
     pid = info.get("pid")
     if pid and start_ticks(pid) == info["ticks"]:
@@ -615,7 +615,7 @@ def _hosts_text(root: str, container) -> str:
     for other in all_containers(root):
         if other.id == container.id or not (other.running or _supervisor_pid(other)):
             continue
-        for name, e in ((other.record.get("NetworkSettings") or {}).get("Networks") or {}).items():
+        for e in ((other.record.get("NetworkSettings") or {}).get("Networks") or {}).values():
             if e.get("NetworkID") in shared and e.get("IPAddress"):
                 names = e.get("DNSNames") or [other.name]
                 lines.append(f"{e['IPAddress']}\t{' '.join(dict.fromkeys(names))}")

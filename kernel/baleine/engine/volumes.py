@@ -220,7 +220,7 @@ def parse_volume_flag(text: str) -> dict:
             raise ValueError(f"invalid mode: {o}")
     mount = {"Type": "volume", "Source": source, "Target": os.path.normpath(target),
              "ReadOnly": "ro" in options, "NoCopy": "nocopy" in options, "Spec": text}
-    if source.startswith("/") or source.startswith("."):
+    if source.startswith(("/", ".")):
         mount["Type"] = "bind"
         mount["Source"] = os.path.abspath(source)
     return mount

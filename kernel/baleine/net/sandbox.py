@@ -125,8 +125,8 @@ def ensure(root: str) -> dict:
              "bridges": []}
     try:
         # Bridged (same network) traffic must not meet the routed-traffic rules below.
-        run(state, ["sh", "-c", "ip link set lo up && echo 1 > /proc/sys/net/ipv4/ip_forward && "
-                    "for f in /proc/sys/net/bridge/bridge-nf-call-*; do [ -e $f ] && echo 0 > $f; done; true"])
+        run(state, ["sh", "-c", ("ip link set lo up && echo 1 > /proc/sys/net/ipv4/ip_forward && "
+                                 "for f in /proc/sys/net/bridge/bridge-nf-call-*; do [ -e $f ] && echo 0 > $f; done; true")])
         run(state, ["nft", "-f", "-"], input=NFT_RULES)
         state["slirp_pid"] = _start_slirp(state)
     except BaseException:
@@ -187,7 +187,7 @@ def nsenter(state: dict, pid: int | None = None) -> list[str]:
 
 
 def run(state: dict, argv: list[str], input: str | None = None, pid: int | None = None) -> str:
-    proc = subprocess.run(nsenter(state, pid) + argv, input=input, capture_output=True, text=True)
+    proc = subprocess.run(nsenter(state, pid) + argv, input=input, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise NetworkError(f"{' '.join(argv[:3])}: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout
@@ -256,9 +256,9 @@ def _gone(pid: int) -> bool:
 def info_lines() -> list[str]:
     """For `docker info`: the network modes and what is missing for them."""
     found = tools()
-    lines = [" Network: default host (the host's network); bridge networks in Baleine's own "
-             f"namespace ({'root' if os.geteuid() == 0 else 'rootless: inside its user namespace'}), "
-             "published ports through a userspace forwarder"]
+    mode = "root" if os.geteuid() == 0 else "rootless: inside its user namespace"
+    lines = [(" Network: default host (the host's network); bridge networks in Baleine's own "
+              f"namespace ({mode}), published ports through a userspace forwarder")]
     missing = [t for t in ("ip", "nsenter", "unshare", "nft") if not found[t]]
     if missing:
         lines.append(f"  Bridge networks unavailable: missing {', '.join(missing)}")
