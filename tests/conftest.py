@@ -38,7 +38,9 @@ class Docker:
 
     def __init__(self, root: str):
         self.root = root
-        self.env = dict(os.environ, BALEINE_ROOT=root, PYTHONPATH=KERNEL, TZ="UTC")
+        # Hermetic: the machine's own settings (a classroom mirror, logins) never leak in.
+        self.env = dict(os.environ, BALEINE_ROOT=root, PYTHONPATH=KERNEL, TZ="UTC",
+                        XDG_CONFIG_HOME=root + "-config", DOCKER_CONFIG=root + "-docker")
 
     def __call__(self, *args: str, input: bytes | str | None = None, check: bool = True,
                  timeout: float = 300, cwd: str | None = None) -> Result:
