@@ -111,3 +111,13 @@ def test_logs_follow(engine):
     proc = engine.popen("logs", "-f", "ticker", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, _ = proc.communicate(timeout=15)
     assert out == b"a\nb\n" and proc.returncode == 0
+
+
+def test_logs_since_until(engine):
+    engine("run", "--name", "when", "busybox", "echo", "logged")
+    assert engine("logs", "--since", "1h", "when").stdout == "logged\n"
+    assert engine("logs", "--since", "2100-01-01T00:00:00Z", "when").stdout == ""
+    assert engine("logs", "--until", "2000-01-01T00:00:00Z", "when").stdout == ""
+    assert engine("logs", "--until", str(int(time.time()) + 60), "when").stdout == "logged\n"
+    r = engine("logs", "--since", "soon", "when", check=False)
+    assert r.returncode == 1 and 'invalid value for "since"' in r.stderr

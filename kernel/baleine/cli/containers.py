@@ -616,6 +616,30 @@ def _fixed_nanos(stamp: str) -> str:
     return f"{head}.{frac.ljust(9, '0')[:9]}Z"
 
 
+def _log_time(text: str | None, flag: str) -> float | None:
+    """--since/--until: RFC 3339, Unix seconds, or a duration before now (10m, 1h30m)."""
+    if not text:
+        return None
+    import re
+    stamp = times.parse(text)
+    if stamp is not None:
+        return stamp
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|us|ns|m|s)", text)
+    if parts and "".join(n + u for n, u in parts) == text:
+        return time.time() - sum(float(n) * units[u] for n, u in parts)
+    raise BaleineError(f'invalid value for "{flag}": failed to parse value as time or duration: "{text}"')
+
+
+def _in_window(stamp: str, since: float | None, until: float | None) -> bool:
+    if since is None and until is None:
+        return True
+    when = times.parse(stamp) or 0
+    return (since is None or when >= since) and (until is None or when <= until)
+
+
 def logs(argv: list[str], path: str) -> int:
     import json
     from baleine.engine.containers import lookup
@@ -628,6 +652,9 @@ def logs(argv: list[str], path: str) -> int:
             position = f.tell()
     except FileNotFoundError:
         lines, position = [], 0
+    since, until = _log_time(opts.since, "since"), _log_time(opts.until, "until")
+    if since is not None or until is not None:
+        lines = [raw for raw in lines if _in_window(json.loads(raw)["time"], since, until)]
     if opts.tail != "all":
         try:
             count = int(opts.tail)
@@ -637,6 +664,8 @@ def logs(argv: list[str], path: str) -> int:
 
     def emit(raw: bytes) -> None:
         entry = json.loads(raw)
+        if not _in_window(entry["time"], since, until):
+            return
         text = entry["log"]
         if opts.timestamps:
             text = _fixed_nanos(entry["time"]) + " " + text
