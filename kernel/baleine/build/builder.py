@@ -586,11 +586,10 @@ class Builder:
         urls = [s for s in command.sources if is_add and s.startswith(("http://", "https://"))]
         locals_ = [s for s in command.sources if s not in urls]
         resolved = [(s, source.resolve(s)) for s in locals_]
-        wildcard = any(any(c in s for c in "*?[") for s in locals_)
         count = len(command.sources) + len(command.contents)
         stager_probe = Stager(self.tmp, view, 0)
         dest_rel, dest_dir = stager_probe.destination(command.dest, workdir)
-        if (count > 1 or wildcard) and not command.dest.endswith("/"):
+        if count > 1 and not command.dest.endswith("/"):  # BuildKit counts sources as written
             raise BuildError(f"When using {command.keyword} with more than one source file, "
                              "the destination must be a directory and end with a /")
         chown = None

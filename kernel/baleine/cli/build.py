@@ -123,7 +123,7 @@ def build(argv: list[str], path: str) -> int:
             sys.stderr.write(source_excerpt(name, text, err.lines[0], err.lines[1]))
         return _fail(f"failed to solve: {err.message}")
     except KeyboardInterrupt:
-        return _fail("failed to solve: Canceled: context canceled") or 130
+        return _fail("failed to solve: Canceled: context canceled")
     if opts.iidfile:
         with open(opts.iidfile, "w") as f:
             f.write(image_id)
