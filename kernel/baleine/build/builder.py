@@ -243,8 +243,9 @@ class Builder:
                     dep = self._stage_ref(text)
                     if dep is not None:
                         if dep >= i:
-                            raise BuildError(f"invalid stage reference in COPY --from={command.from_}",
-                                             (command.line, command.end_line))
+                            current = self.df.stages[i].name or f"stage-{i}"
+                            raise BuildError(f'cannot copy from stage "{text}", it needs to be defined '
+                                             f'before current stage "{current}"', (command.line, command.end_line))
                         todo.append(dep)
         return needed
 
@@ -320,8 +321,8 @@ class Builder:
                   if source.get(k)}
         config["config"] = copy.deepcopy(source.get("config") or {})
         env = config["config"].get("Env") or []
-        if not any(e.startswith("PATH=") for e in env):
-            config["config"]["Env"] = [DEFAULT_PATH] + list(env)
+        if not any(e.startswith("PATH=") for e in env):  # BuildKit makes sure PATH is set
+            config["config"]["Env"] = list(env) + [DEFAULT_PATH]
         config["rootfs"] = {"type": "layers", "diff_ids": list(image.diff_ids)}
         config["history"] = copy.deepcopy(source.get("history") or [])
         from baleine import reference
@@ -344,16 +345,23 @@ class Builder:
             except DockerfileError as err:
                 raise BuildError(err.message, (stage.line, stage.line)) from None
         commands = triggers + commands
-        self.total = 1 + sum(isinstance(c, LAYER_STEPS) for c in commands)
-        self.step = 1
+        # BuildKit's [i/total]: FROM of an image counts, scratch does not
+        first = 0 if self.bases[i] == "scratch" else 1
+        self.total = first + sum(isinstance(c, LAYER_STEPS) for c in stage.commands)
+        self.step = first
         if shown:
-            v = self.progress.vertex(f"[{self.stage_label}1/{self.total}] FROM {shown}")
+            v = self.progress.vertex(f"[{self.stage_label}{self._index(1)}] FROM {shown}")
             v.done()
         sstate = StageState()
         args: dict[str, str | None] = {}
         for command in commands:
             self._dispatch(state, sstate, args, command)
         return state
+
+    def _index(self, step: int) -> str:
+        """`i/total`, i padded to the width of total (Go's %*d)."""
+        width = len(str(self.total)) if self.total > 0 else 1
+        return f"{step:{width}d}/{self.total}"
 
     def _env(self, state: State, args: dict) -> dict[str, str]:
         """What words are expanded with: declared ARGs, overridden by ENV."""
@@ -405,7 +413,7 @@ class Builder:
             self.context_loaded = True
             self._context_vertex()
         self.step += 1
-        label = f"[{self.stage_label}{self.step}/{self.total}] {_display(command)}"
+        label = f"[{self.stage_label}{self._index(self.step)}] {_display(command)}"
         vertex = self.progress.vertex(label)
         try:
             if isinstance(command, ins.Workdir):
