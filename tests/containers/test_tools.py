@@ -126,8 +126,17 @@ def test_cp_into_a_container(engine):
     assert out[7] == "0 0"
     # A running container gets the file too (frozen meanwhile).
     engine("run", "-d", "--name", "live", "busybox", "sleep", "300")
+    # The container has looked these names up already: the copy must still show (it goes
+    # through the container's own mount, not behind the overlay's back).
+    assert engine("exec", "live", "sh", "-c", "ls /etc /tmp; cat /srv-file", check=False).returncode == 1
     engine("cp", src + "/file.txt", "live:/srv-file")
-    assert engine("exec", "live", "cat", "/srv-file").stdout == "payload\n"
+    engine("cp", src + "/file.txt", "live:/etc/")
+    engine("cp", src + "/tree", "live:/tmp/")
+    assert engine("exec", "live", "cat", "/srv-file", "/etc/file.txt", "/tmp/tree/inner/deep").stdout \
+        == "payload\npayload\ndeep\n"
+    assert engine("diff", "live").stdout.splitlines() == [
+        "C /etc", "A /etc/file.txt", "A /srv-file", "C /tmp", "A /tmp/tree", "A /tmp/tree/inner",
+        "A /tmp/tree/inner/deep"]
 
 
 def test_cp_cannot_escape_the_container(engine):
@@ -153,6 +162,17 @@ def test_cp_cannot_escape_the_container(engine):
             tar.addfile(info, io.BytesIO(b"x"))
     engine.raw("cp", "-", "evil:/tmp", input=buf.getvalue())
     assert not os.path.exists("/tmp/escaped-by-cp") and not os.path.exists("/abs-escape")
+    # Running, the copy goes through /proc/<pid>/root: still resolved inside the container.
+    engine("run", "-d", "--name", "evil2", "busybox", "sh", "-c",
+           "ln -s / /escape && ln -s ../../../../.. /tmp/up && echo ready && sleep 300")
+    engine.wait_for(lambda: engine("logs", "evil2").stdout == "ready\n")
+    unique = engine.path("payload-unique-7f3a")
+    Path(unique).write_text("y")
+    engine.chown(unique)
+    engine("cp", unique, "evil2:/escape/tmp/")
+    engine("cp", unique, "evil2:/tmp/up/etc/")
+    assert not os.path.exists("/tmp/payload-unique-7f3a") and not os.path.exists("/etc/payload-unique-7f3a")
+    assert engine("exec", "evil2", "cat", "/tmp/payload-unique-7f3a", "/etc/payload-unique-7f3a").stdout == "yy"
 
 
 def test_diff(engine):

@@ -1,8 +1,9 @@
 """`docker cp`: files between a container and the host, or tar archives on stdin/stdout.
 
 Container paths are resolved in the container's root through its overlay directories
-(rootfs.MergedView); writes go into the upper directory through the layers package's safe
-extractor, so an archive cannot write outside it. A running container is frozen meanwhile.
+(rootfs.MergedView); writes go through the layers package's safe extractor, so an archive
+cannot write outside the root: into the upper directory of a stopped container, through
+/proc/<pid>/root into a running one (which is frozen meanwhile).
 
 Docker's rules (docs of `docker cp`): a file onto an existing directory goes inside it; a
 directory onto an existing directory goes inside it, unless the source ends with "/." (then
@@ -114,6 +115,11 @@ def copy_into(store, container, label: str, dest: str, source, *, archive: bool 
 
     view = MergedView.of(container)
     with frozen(container):
+        pid = container.state["Pid"]
+        if pid:
+            # Running: write through the container's own mount of its root, so the overlay
+            # sees the change (files written into a mounted upper dir may stay invisible).
+            view = MergedView([f"/proc/{pid}/root"])
         try:
             parts, entry = view.resolve(dest, follow=True)
         except OSError:

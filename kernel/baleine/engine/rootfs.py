@@ -102,7 +102,8 @@ class MergedView:
         return found
 
     def root(self) -> Found:
-        return Found(0, self.layers[0], os.lstat(self.layers[0]), list(range(len(self.layers))))
+        # stat, not lstat: the root may be reached through /proc/<pid>/root, a magic link.
+        return Found(0, self.layers[0], os.stat(self.layers[0]), list(range(len(self.layers))))
 
     def resolve(self, path: str, follow: bool = False) -> tuple[list[str], Found | None]:
         """(real components, entry or None if the last one is missing) of a container path.
