@@ -413,7 +413,7 @@ class Builder:
             self.context_loaded = True
             self._context_vertex()
         self.step += 1
-        label = f"[{self.stage_label}{self._index(self.step)}] {_display(command)}"
+        label = f"[{self.stage_label}{self._index(self.step)}] {_display(command, env, self.df.escape)}"
         vertex = self.progress.vertex(label)
         try:
             if isinstance(command, ins.Workdir):
@@ -847,10 +847,18 @@ def _opaque_dir(path: str) -> bool:
     return False
 
 
-def _display(command) -> str:
-    """The step as BuildKit names its vertex: the instruction as written, on one line."""
-    text = " ".join(command.code.split()) if "\n" not in command.code else command.code.split("\n")[0]
-    return text[0:len(command.keyword)].upper() + text[len(command.keyword):]
+def _display(command, env: dict, escape: str) -> str:
+    """The step as BuildKit names its vertex: the instruction's text with variables
+    expanded (RUN keeps its quotes and unknown variables), keyword upper-cased."""
+    from .expand import Lex
+    text = command.code.split("\n")[0]
+    lex = Lex(escape, raw_quotes=True, skip_unset_env=True) if isinstance(command, ins.Run) else Lex(escape)
+    try:
+        text = lex.process_word(text, env)
+    except ExpandError:
+        pass
+    keyword, _, rest = text.partition(" ")
+    return keyword.upper() + (" " + rest if rest else "")
 
 
 def _size(n: int) -> str:

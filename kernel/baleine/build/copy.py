@@ -259,10 +259,11 @@ def is_archive(path: str) -> bool:
 def parse_chmod(text: str) -> int:
     if not text:
         return -1
+    error = BuildError(f"invalid chmod parameter: '{text}'. it should be octal string and between 0 and 07777")
     try:
         value = int(text, 8)
     except ValueError:
-        raise BuildError(f"invalid chmod parameter: {text}") from None
-    if value > 0o7777:
-        raise BuildError(f"invalid chmod parameter: {text}")
+        raise error from None
+    if value > 0o7777 or value < 0:
+        raise error
     return value
