@@ -48,9 +48,7 @@ def read_archive(store, container, label: str, src: str, out, *, follow: bool = 
         parts, entry = _resolve(view, src, label, follow)
         if entry is None:
             raise _not_found(src, label)
-        name = parts[-1] if parts else "/"
-        if src.endswith("/."):
-            name = "."
+        name = parts[-1] if parts and not src.endswith("/.") else "."
         write_tar(view, Owners(store, container, view), parts, entry, out, name)
         return stat.S_ISDIR(entry.st.st_mode)
 
@@ -62,7 +60,7 @@ def copy_to_host(store, container, label: str, src: str, dest: str, *, follow: b
         is_dir = read_archive(store, container, label, src, spool, follow=follow)
         size = spool.tell()
         spool.seek(0)
-        contents_only = src.endswith("/.")
+        contents_only = src.endswith("/.") or not src.strip("/")  # "/." or the root itself
         if os.path.isdir(dest):
             target_dir, rename = dest, None
         elif os.path.lexists(dest):
