@@ -359,3 +359,15 @@ def test_args_user_workdir_script_heredoc_network_and_copy_from_image(busybox, t
     assert out == "65534\nsalut world\nscript salut world\n3\nkept\nwork 65534\nwork/msg 65534\n"
     rows = [r for r, _ in history(busybox, "mix")]
     assert rows == ["COPY /home/n /n # buildkit", "COPY /bin/busybox /bin/ # buildkit"]
+
+
+def test_lint_warnings_after_the_build(busybox, tmp_path):
+    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nMAINTAINER me\nENV a b\nCMD echo hi\n"})
+    err = busybox("build", ctx).stderr
+    assert err.endswith(
+        " 3 warnings found (use docker --debug to expand):\n"
+        " - MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label (line 2)\n"
+        ' - LegacyKeyValueFormat: "ENV key=value" should be used instead of legacy "ENV key value" format (line 3)\n'
+        " - JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended behavior "
+        "related to OS signals (line 4)\n")
+    assert busybox("build", "-q", ctx).stderr == ""

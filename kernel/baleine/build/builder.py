@@ -127,6 +127,7 @@ class Builder:
         self.epoch = _epoch()
         self.context = Context(options.context) if options.context else Context(None)
         self.used_args: set[str] = set()
+        self.warnings: list[str] = []  # BuildKit's lint checks, printed after the build
         self.states: dict[int, State] = {}
         self.tmp = tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=self._tmp_root())
 
@@ -355,8 +356,23 @@ class Builder:
         sstate = StageState()
         args: dict[str, str | None] = {}
         for command in commands:
+            self._lint(state, command)
             self._dispatch(state, sstate, args, command)
         return state
+
+    def _lint(self, state: State, command) -> None:
+        """The BuildKit checks a course Dockerfile meets most (frontend/dockerfile/linter)."""
+        line = f" (line {command.line})"
+        if isinstance(command, (ins.Cmd, ins.Entrypoint)) and command.prepend_shell \
+                and not state.config["config"].get("Shell"):
+            self.warnings.append(f"JSONArgsRecommended: JSON arguments recommended for {command.keyword} "
+                                 f"to prevent unintended behavior related to OS signals{line}")
+        elif isinstance(command, (ins.Env, ins.Label)) and any(p.no_delim for p in command.pairs):
+            self.warnings.append(f'LegacyKeyValueFormat: "{command.keyword} key=value" should be used '
+                                 f'instead of legacy "{command.keyword} key value" format{line}')
+        elif isinstance(command, ins.Maintainer):
+            self.warnings.append("MaintainerDeprecated: Maintainer instruction is deprecated in favor "
+                                 f"of using label{line}")
 
     def _index(self, step: int) -> str:
         """`i/total`, i padded to the width of total (Go's %*d)."""

@@ -111,8 +111,9 @@ def build(argv: list[str], path: str) -> int:
                       network=opts.network or "default")
     if options.network not in ("default", "host", "none"):
         return _fail(f"failed to solve: network mode \"{options.network}\" not supported by buildkit")
+    builder = Builder(open_store(), options, progress)
     try:
-        image_id, _ = Builder(open_store(), options, progress).run()
+        image_id, _ = builder.run()
     except BuildError as err:
         sys.stdout.flush()
         detail = getattr(err, "detail", None)
@@ -124,6 +125,10 @@ def build(argv: list[str], path: str) -> int:
         return _fail(f"failed to solve: {err.message}")
     except KeyboardInterrupt:
         return _fail("failed to solve: Canceled: context canceled")
+    if builder.warnings and not quiet:
+        count = len(builder.warnings)
+        sys.stderr.write(f" {count} warning{'s' if count > 1 else ''} found (use docker --debug to expand):\n"
+                         + "".join(f" - {w}\n" for w in builder.warnings))
     if opts.iidfile:
         with open(opts.iidfile, "w") as f:
             f.write(image_id)
