@@ -64,12 +64,15 @@ class BuildCache:
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         return _Lock(os.path.join(self.dir, "lock"))
 
-    def prune(self) -> int:
-        """Remove every cache entry; returns the bytes freed."""
+    def prune(self, store=None) -> int:
+        """Remove every cache entry, and the unpacked layers only the cache still needed
+        (no image, no container uses them); returns the bytes freed."""
         if not os.path.isdir(self.dir):
             return 0
         with self._lock():
             freed = 0
+            if store is not None:
+                freed += _prune_unpacked(store, {e["diff_id"] for e in self._index().values()})
             if os.path.isdir(self.blobs):
                 for name in os.listdir(self.blobs):
                     path = os.path.join(self.blobs, name)
@@ -102,3 +105,44 @@ def _link_or_copy(source: str, target: str) -> None:
     except OSError:
         shutil.copyfile(source, tmp)
     os.replace(tmp, target)
+
+
+def _prune_unpacked(store, diff_ids: set[str]) -> int:
+    from baleine import snapshot
+    used = set()
+    for image in store.images():
+        used.update(image.diff_ids)
+    in_containers = _container_lowers(store.root)
+    freed = 0
+    for diff_id in diff_ids - used:
+        hexpart = diff_id.partition(":")[2]
+        path = os.path.dirname(snapshot.layer_path(store.root, diff_id))
+        if hexpart in in_containers or not os.path.isdir(path):
+            continue
+        freed += _disk_usage(path)
+        snapshot.remove_tree(path)
+    return freed
+
+
+def _container_lowers(root: str) -> str:
+    """Every container's runtime spec, as one string: a layer named in it is in use."""
+    texts = []
+    base = os.path.join(root, "containers")
+    for name in os.listdir(base) if os.path.isdir(base) else []:
+        try:
+            with open(os.path.join(base, name, "bundle", "config.json")) as f:
+                texts.append(f.read())
+        except OSError:
+            continue
+    return "\n".join(texts)
+
+
+def _disk_usage(path: str) -> int:
+    total = 0
+    for directory, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except OSError:
+                pass
+    return total

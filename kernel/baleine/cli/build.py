@@ -149,6 +149,7 @@ def prune(argv: list[str], path: str) -> int:
         sys.stdout.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             return 0
-    freed = BuildCache(open_store().root).prune()
+    store = open_store()
+    freed = BuildCache(store.root).prune(store)
     sys.stdout.write(f"Total reclaimed space: {human_size(freed)}\n")
     return 0
