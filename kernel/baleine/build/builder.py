@@ -438,6 +438,11 @@ class Builder:
                 self._run_step(state, sstate, args, command, vertex)
             else:
                 self._copy_step(state, expanded, env, vertex)
+        except OSError as err:  # an unreadable context file, a full disk: one line, Go's wording
+            reason = (err.strerror or str(err)).lower()
+            message = f"open {err.filename}: {reason}" if err.filename else reason
+            vertex.error(message)
+            raise BuildError(message, lines) from None
         except BuildError as err:
             vertex.error(err.message)
             if err.lines is None:
