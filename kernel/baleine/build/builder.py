@@ -710,18 +710,18 @@ class Builder:
         except BuildError:
             raise
         except Exception as err:  # urllib raises many kinds; BuildKit reports the reason
-            reason = getattr(err, "reason", None) or err
-            raise BuildError(f"failed to load cache key: invalid response status: {reason}"
-                             if hasattr(err, "code") else f"failed to load cache key: {reason}") from None
+            if isinstance(getattr(err, "code", None), int):
+                raise BuildError(f"failed to load cache key: invalid response status {err.code}") from None
+            raise BuildError(f"failed to load cache key: {getattr(err, 'reason', None) or err}") from None
         got = "sha256:" + digest.hexdigest()
         if checksum and checksum != got:
             raise BuildError(f"digest mismatch {got}: {checksum}")
-        mtime = 0
+        mtime = self._now()  # BuildKit keeps the download time unless Last-Modified says otherwise
         if modified:
             try:
                 mtime = int(email.utils.parsedate_to_datetime(modified).timestamp())
             except (TypeError, ValueError):
-                mtime = 0
+                pass
         name = posixpath.basename(urllib.parse.urlparse(url).path) or "__unnamed__"
         return name, path, got, mtime * 1_000_000_000
 
