@@ -136,3 +136,7 @@ def test_python_helloworld_as_an_unprivileged_user(base_tarballs, shared_dir):
     # files written by apt-get as the namespace's root are root's in the image
     owners = as_user("run", "--rm", "hello", "stat", "-c", "%u:%g %a", "/usr/bin/python3.11", "/hello.py").stdout
     assert owners == "0:0 755\n0:0 644\n"
+    again = as_user("build", "-t", "hello", ".", cwd=context)
+    assert again.stderr.count("CACHED") == 3
+    assert as_user("builder", "prune", "-f").stdout.startswith("Total reclaimed space: ")
+    assert as_user("run", "--rm", "hello").stdout == "Hello John Doe!\n"
