@@ -371,3 +371,11 @@ def test_lint_warnings_after_the_build(busybox, tmp_path):
         " - JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended behavior "
         "related to OS signals (line 4)\n")
     assert busybox("build", "-q", ctx).stderr == ""
+
+
+def test_copy_exclude(busybox, tmp_path):
+    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nCOPY --exclude=*.log ex /ex/\nCOPY --exclude=sub ex/* /ex2/\n",
+                                   "ex/a.txt": "", "ex/b.log": "", "ex/sub/c.log": "", "ex/sub/d.txt": ""})
+    busybox("build", "-t", "exc", ctx)
+    found = busybox("run", "--rm", "exc", "find", "/ex", "/ex2", "-type", "f").stdout.split()
+    assert sorted(found) == ["/ex/a.txt", "/ex/sub/c.log", "/ex/sub/d.txt", "/ex2/a.txt", "/ex2/b.log"]

@@ -25,7 +25,7 @@ from baleine import times
 from . import instructions as ins
 from .cache import BuildCache, key_of
 from .config_changes import DEFAULT_SHELL, StageState, apply, copy_created_by, run_argv, run_created_by
-from .context import Context
+from .context import Context, IgnoreMatcher
 from .copy import ContextSource, Stager, ViewSource, is_archive, parse_chmod
 from .dockerfile import parse, parse_onbuild_trigger
 from .errors import BuildError
@@ -635,7 +635,8 @@ class Builder:
         else:
             digest = key_of(source_key, [rels for _, rels in resolved])
         created_by = copy_created_by(command)
-        key = key_of(state.key, "copy", created_by, workdir, dest_rel, dest_dir, chown, chmod,
+        exclude = IgnoreMatcher(command.excludes) if command.excludes else None
+        key = key_of(state.key, "copy", created_by, command.excludes, workdir, dest_rel, dest_dir, chown, chmod,
                      [rels for _, rels in resolved], digest, [d[2] for d in downloads],
                      [(c.path, c.data) for c in command.contents])
 
@@ -651,7 +652,7 @@ class Builder:
                     if is_add and host and os.path.isfile(host) and not os.path.islink(host) and is_archive(host):
                         stager.extract(host, dest_rel, chown)
                     else:
-                        stager.copy(source, rel, dest_rel, dest_dir or len(rels) > 1, chown, chmod)
+                        stager.copy(source, rel, dest_rel, dest_dir or len(rels) > 1, chown, chmod, exclude)
             for content in command.contents:
                 target = posixpath.join(dest_rel, content.path) if dest_dir else dest_rel
                 mode = chmod if chmod is not None else 0o644

@@ -159,7 +159,10 @@ class Stager:
     # -- copying --------------------------------------------------------------------------
 
     def copy(self, source, rel: str, dest_rel: str, dest_is_dir: bool,
-             chown: tuple[int, int] | None, chmod: int | None) -> None:
+             chown: tuple[int, int] | None, chmod: int | None, exclude=None) -> None:
+        """exclude: an IgnoreMatcher of `--exclude` patterns, relative to the source."""
+        if exclude is not None and exclude.excluded(posixpath.basename(rel)):
+            return
         items = iter(source.walk(rel))
         try:
             top_path, top_host, top_st, top_mode, uid, gid = next(items)
@@ -177,6 +180,8 @@ class Stager:
             base = top_path
             for path, host, st, mode, u, g in items:
                 sub = path[len(base):].lstrip("/") if base else path
+                if exclude is not None and exclude.excluded(sub):
+                    continue
                 self._copy_one(host, st, posixpath.join(target, sub) if target else sub, owner(u, g, mode))
             return
         name = posixpath.basename(top_path)
