@@ -35,7 +35,8 @@ CMD ["cat", "sorted.txt"]
 
 def timed(cmd: list[str], env: dict, cwd: str) -> float:
     started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          check=False)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
     return time.perf_counter() - started
@@ -78,10 +79,10 @@ def main() -> int:
         print(f"median of {args.runs} runs each")
         print(f"{'build':28} {'baleine':>9} {'podman':>9} {'ratio':>7}")
         for name, context, extra in cases:
-            def ours(flags):
+            def ours(flags, extra=extra):
                 return baleine + ["build", "-q", *flags, *extra, "-t", "bench:1", "."]
 
-            def theirs(flags):
+            def theirs(flags, extra=extra):
                 return podman + ["build", "--isolation", "chroot", "--format", "docker", "-q", *flags, *extra,
                                  "-t", "bench:1", "."]
 
@@ -93,7 +94,7 @@ def main() -> int:
                 b = statistics.median(timed(theirs(flags), env, context) for _ in range(args.runs))
                 print(f"{name + ' (' + mode + ')':28} {a:8.2f}s {b:8.2f}s {a / b:7.2f}")
     finally:
-        subprocess.run(podman + ["system", "reset", "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(podman + ["system", "reset", "--force"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -203,17 +203,17 @@ def _images(docker) -> str:
 
 @pytest.mark.parametrize("dockerfile, files, tail", [
     ("FROM busybox\nRUN true\nFOO bar\n", {},
-     "Dockerfile:3\n--------------------\n   1 |     FROM busybox\n   2 |     RUN true\n"
+     ("Dockerfile:3\n--------------------\n   1 |     FROM busybox\n   2 |     RUN true\n"
      "   3 | >>> FOO bar\n   4 |     \n--------------------\n"
-     "ERROR: failed to solve: dockerfile parse error on line 3: unknown instruction: FOO (did you mean FROM?)\n"),
+     "ERROR: failed to solve: dockerfile parse error on line 3: unknown instruction: FOO (did you mean FROM?)\n")),
     ("FROM busybox\nCOPY nope /x\n", {},
-     "Dockerfile:2\n--------------------\n   1 |     FROM busybox\n   2 | >>> COPY nope /x\n   3 |     \n"
-     "--------------------\nERROR: failed to solve: failed to compute cache key: "),
+     ("Dockerfile:2\n--------------------\n   1 |     FROM busybox\n   2 | >>> COPY nope /x\n   3 |     \n"
+      "--------------------\nERROR: failed to solve: failed to compute cache key: ")),
     ("FROM busybox\nRUN echo failing; exit 3\n", {},
-     "------\n > [2/2] RUN echo failing; exit 3:\nfailing\n------\nDockerfile:2\n--------------------\n"
+     ("------\n > [2/2] RUN echo failing; exit 3:\nfailing\n------\nDockerfile:2\n--------------------\n"
      "   1 |     FROM busybox\n   2 | >>> RUN echo failing; exit 3\n   3 |     \n--------------------\n"
      "ERROR: failed to solve: process \"/bin/sh -c echo failing; exit 3\" did not complete successfully: "
-     "exit code: 3\n"),
+     "exit code: 3\n")),
 ])
 def test_errors_as_buildkit_reports_them(busybox, tmp_path, dockerfile, files, tail):
     ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile, **files})
@@ -292,7 +292,7 @@ def test_add_archive_and_url_with_checksum(busybox, tmp_path):
         info.size, info.mode, info.uid = 3, 0o600, 42
         tf.addfile(info, io.BytesIO(b"abc"))
     (ctx / "pkg.tar.gz").write_bytes(buf.getvalue())
-    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(served))  # noqa: E731
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(served))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/data.txt"

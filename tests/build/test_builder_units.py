@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from baleine.build.builder import _fill_times
 from baleine.build.context import IgnoreMatcher
 from baleine.build.errors import source_excerpt

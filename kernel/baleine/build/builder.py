@@ -24,12 +24,26 @@ from baleine import times
 
 from . import instructions as ins
 from .cache import BuildCache, key_of
-from .config_changes import DEFAULT_SHELL, StageState, apply, copy_created_by, run_argv, run_created_by
+from .config_changes import (
+    DEFAULT_SHELL,
+    StageState,
+    apply,
+    copy_created_by,
+    run_argv,
+    run_created_by,
+)
 from .context import Context, IgnoreMatcher
 from .copy import ContextSource, Stager, ViewSource, is_archive, parse_chmod
 from .dockerfile import parse, parse_onbuild_trigger
 from .errors import BuildError
-from .expand import ExpandError, env_from_list, expand_arg_default, expand_command, expand_from, process_word
+from .expand import (
+    ExpandError,
+    env_from_list,
+    expand_arg_default,
+    expand_command,
+    expand_from,
+    process_word,
+)
 from .parser import DockerfileError
 from .progress import Progress, Vertex, pump_output, tail
 from .rootview import RootView
@@ -73,7 +87,7 @@ class State:
     def diff_ids(self) -> list[str]:
         return self.config["rootfs"]["diff_ids"]
 
-    def clone(self) -> "State":
+    def clone(self) -> State:
         return State(copy.deepcopy(self.config), list(self.layers), self.key, self.id)
 
 
@@ -255,7 +269,7 @@ class Builder:
         from baleine.errors import BaleineError, NotFound
         try:
             ref = reference.parse(text)
-        except BaleineError as err:
+        except BaleineError:
             raise BuildError(f"failed to parse stage name \"{text}\": invalid reference format",
                              (stage.line, stage.line)) from None
         full = str(ref if ref.digest else ref.with_default_tag())
@@ -277,6 +291,7 @@ class Builder:
 
     def _pull(self, text: str, full: str):
         import io
+
         from baleine.errors import BaleineError, NotFound
         try:
             from baleine.registry import pull_if_missing
@@ -286,8 +301,7 @@ class Builder:
             out = io.StringIO()  # the pull's own progress stays out of BuildKit's output
             try:
                 if self.opts.pull:
-                    from baleine import registry
-                    from baleine import reference
+                    from baleine import reference, registry
                     from baleine.registry.progress import Progress as PullProgress
                     ref = reference.parse(text)
                     registry.pull(self.store, ref if ref.digest else ref.with_default_tag(), PullProgress(out))
@@ -710,7 +724,7 @@ class Builder:
                 modified = response.headers.get("Last-Modified")
         except BuildError:
             raise
-        except Exception as err:  # urllib raises many kinds; BuildKit reports the reason
+        except Exception as err:  # noqa: BLE001 - urllib raises many kinds; BuildKit reports the reason
             if isinstance(getattr(err, "code", None), int):
                 raise BuildError(f"failed to load cache key: invalid response status {err.code}") from None
             raise BuildError(f"failed to load cache key: {getattr(err, 'reason', None) or err}") from None

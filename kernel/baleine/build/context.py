@@ -40,7 +40,7 @@ class IgnoreMatcher:
             self.patterns.append((exclusion, _pattern_regex(text)))
 
     @classmethod
-    def from_file(cls, path: str) -> "IgnoreMatcher":
+    def from_file(cls, path: str) -> IgnoreMatcher:
         try:
             with open(path, encoding="utf-8", errors="surrogateescape") as f:
                 return cls(f.read().splitlines())

@@ -124,7 +124,7 @@ class Stager:
 
     def destination(self, dest: str, workdir: str) -> tuple[str, bool]:
         """(resolved relative path, is a directory) of a COPY destination."""
-        trailing = dest.endswith("/") or dest.endswith("/.") or dest in (".", "")
+        trailing = dest.endswith(("/", "/.")) or dest in (".", "")
         full = posixpath.normpath(posixpath.join(workdir or "/", dest)) if dest else (workdir or "/")
         parent, base = posixpath.split(full)
         real_parent, _ = self.view.resolve(parent)

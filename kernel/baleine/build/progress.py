@@ -22,7 +22,7 @@ import time
 
 
 class Vertex:
-    def __init__(self, progress: "Progress", number: int, name: str):
+    def __init__(self, progress: Progress, number: int, name: str):
         self.progress, self.number, self.name = progress, number, name
         self.started = time.monotonic()
 
