@@ -379,3 +379,16 @@ def test_copy_exclude(busybox, tmp_path):
     busybox("build", "-t", "exc", ctx)
     found = busybox("run", "--rm", "exc", "find", "/ex", "/ex2", "-type", "f").stdout.split()
     assert sorted(found) == ["/ex/a.txt", "/ex/sub/c.log", "/ex/sub/d.txt", "/ex2/a.txt", "/ex2/b.log"]
+
+
+def test_run_mounts_cache_bind_tmpfs(busybox, tmp_path):
+    ctx = write(tmp_path / "ctx", {"Dockerfile": """\
+        FROM busybox
+        RUN --mount=type=cache,target=/root/.cache echo x >> /root/.cache/n && wc -l < /root/.cache/n > /count
+        RUN --mount=type=bind,source=d,target=/mnt cat /mnt/f > /copied
+        RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /listed
+        """, "d/f": "from the context\n"})
+    busybox("build", "-t", "mnt", ctx)
+    busybox("build", "--no-cache", "-t", "mnt", ctx)
+    out = busybox("run", "--rm", "mnt", "sh", "-c", "cat /count /copied /listed; ls -d /mnt /scratch /root/.cache 2>/dev/null; true").stdout
+    assert out == "2\nfrom the context\nx\n"  # the cache mount outlived the first build; no mount points left

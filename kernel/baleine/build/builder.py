@@ -557,15 +557,58 @@ class Builder:
                 self.used_args.add(k)
         created_by = run_created_by(argv, sstate.build_args, image_env)
         network = command.network if command.network != "default" else self.opts.network
+        mounts, mount_key = self._run_mounts(command, {**args_env(args), **image_env},
+                                             config.get("WorkingDir") or "/")
         key = key_of(state.key, "run", argv, sorted(pipes.items()), config.get("Env") or [], extra,
-                     config.get("WorkingDir") or "", config.get("User") or "", network, created_by)
+                     config.get("WorkingDir") or "", config.get("User") or "", network, created_by, mount_key)
 
         def make(writer):
-            return self._execute(state, argv, pipes, extra, network, vertex, writer)
+            return self._execute(state, argv, pipes, extra, network, vertex, writer, mounts)
 
         self._add_layer(state, key, created_by, vertex, make)
 
-    def _execute(self, state: State, argv, pipes, extra_env, network, vertex, writer):
+    def _run_mounts(self, command: ins.Run, env: dict, workdir: str) -> tuple[list[dict], list]:
+        """RUN --mount: type=cache (a directory kept under buildcache/mounts), type=bind
+        (read-only, from the context), type=tmpfs; secret and ssh mounts are optional in
+        BuildKit and absent here. Returns (container mounts, what the cache key depends on)."""
+        import hashlib
+        mounts, key = [], []
+        for text in command.mounts:
+            fields = {}
+            for item in process_word(text, env, self.df.escape).split(","):
+                name, eq, value = item.partition("=")
+                fields[name.strip().lower()] = value if eq else "true"
+            kind = fields.get("type", "bind")
+            target = fields.get("target") or fields.get("dst") or fields.get("destination")
+            if kind in ("secret", "ssh"):
+                continue
+            if not target:
+                raise BuildError("mount target must be specified")
+            target = posixpath.normpath(posixpath.join(workdir, target))  # relative to WORKDIR
+            if kind == "cache":
+                ident = fields.get("id") or target
+                path = os.path.join(self.cache.dir, "mounts", hashlib.sha256(ident.encode()).hexdigest()[:32])
+                os.makedirs(path, mode=0o755, exist_ok=True)
+                mounts.append({"Type": "bind", "Source": path, "Target": target, "ReadOnly": False, "NoCopy": False})
+            elif kind == "bind":
+                if fields.get("from"):
+                    raise BuildError(f"RUN --mount=type=bind,from={fields['from']} is not supported by Baleine")
+                if self.context.root is None:
+                    raise BuildError("RUN --mount=type=bind needs a build context")
+                rels = self.context.resolve(fields.get("source") or fields.get("src") or "/")
+                host = self.context.host_path(rels[0])
+                rw = fields.get("rw", fields.get("readwrite", "false")).lower() in ("1", "true")
+                mounts.append({"Type": "bind", "Source": host, "Target": target, "ReadOnly": not rw, "NoCopy": False})
+                key.append((target, self.context.checksum(rels)))
+            elif kind == "tmpfs":
+                mounts.append({"Type": "tmpfs", "Source": "", "Target": target, "ReadOnly": False, "NoCopy": False,
+                               "TmpfsSize": fields.get("size", ""), "TmpfsMode": ""})
+            else:
+                raise BuildError(f"unsupported mount type {kind!r}")
+            key.append((kind, target, fields.get("id", "")))
+        return mounts, key
+
+    def _execute(self, state: State, argv, pipes, extra_env, network, vertex, writer, mounts=()):
         from baleine import snapshot
         from baleine.engine import containers
         from baleine.engine.start import StartFailed, run_attached
@@ -585,9 +628,12 @@ class Builder:
         try:
             container = containers.create(self.blob_store, _RunImage(state), "buildkit", args=argv, entrypoint="",
                                           env=extra_env, hostname="buildkitsandbox", binds=binds,
+                                          mounts=list(mounts),
                                           network="none" if network == "none" else "host")
         except BaleineError as err:
             raise BuildError(str(err).removeprefix("Error response from daemon: ")) from None
+        except OSError as err:  # e.g. a bind mount of a single file
+            raise BuildError(f"failed to mount: {err.strerror or err}: {err.filename}") from None
         log = os.path.join(self.tmp, f"run-{vertex.number}.log")
         try:
             read_fd, write_fd = os.pipe()
@@ -786,6 +832,10 @@ class Builder:
 
     def _base_history(self, state: State) -> list:
         return []
+
+
+def args_env(args: dict) -> dict[str, str]:
+    return {k: v for k, v in args.items() if v is not None}
 
 
 def _fill_times(history: list[dict], epoch: int | None, base_count: int) -> list[dict]:
