@@ -73,6 +73,11 @@ class BuildCache:
             freed = 0
             if store is not None:
                 freed += _prune_unpacked(store, {e["diff_id"] for e in self._index().values()})
+            mounts = os.path.join(self.dir, "mounts")  # RUN --mount=type=cache directories
+            if os.path.isdir(mounts):
+                from baleine import snapshot
+                freed += _disk_usage(mounts)
+                snapshot.remove_tree(mounts)  # fd-relative rmtree; never follows their symlinks
             if os.path.isdir(self.blobs):
                 for name in os.listdir(self.blobs):
                     path = os.path.join(self.blobs, name)
