@@ -61,3 +61,24 @@ class atomic_output:
             if os.path.exists(self.tmp):
                 os.unlink(self.tmp)
         return False
+
+
+class FileLock:
+    """`with FileLock(path):` holds an exclusive flock on `path` (created 0600 if missing).
+
+    The lock dies with the process, so a killed command never leaves a stale lock."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self) -> "FileLock":
+        import fcntl
+        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        os.close(self.fd)
+        return False

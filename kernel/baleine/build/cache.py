@@ -13,13 +13,12 @@ image ID. Writes are atomic (temp file + rename) under a lock.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 
-from baleine.fsutil import atomic_write
+from baleine.fsutil import FileLock, atomic_write
 
 
 def key_of(*parts) -> str:
@@ -62,7 +61,7 @@ class BuildCache:
 
     def _lock(self):
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
-        return _Lock(os.path.join(self.dir, "lock"))
+        return FileLock(os.path.join(self.dir, "lock"))
 
     def prune(self, store=None) -> int:
         """Remove every cache entry, and the unpacked layers only the cache still needed
@@ -87,20 +86,6 @@ class BuildCache:
                     os.unlink(path)
             atomic_write(self.index_path, b"{}", 0o600)
         return freed
-
-
-class _Lock:
-    def __init__(self, path: str):
-        self.path = path
-
-    def __enter__(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        os.close(self.fd)
-        return False
 
 
 def _link_or_copy(source: str, target: str) -> None:

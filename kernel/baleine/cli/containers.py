@@ -386,13 +386,13 @@ RENAME = Command("container rename", "CONTAINER NEW_NAME", "Rename a container",
 
 
 def rename(argv: list[str], path: str) -> int:
-    from baleine.engine.containers import NAME_RE, _NamesLock, all_containers, lookup
+    from baleine.engine.containers import NAME_RE, names_lock, all_containers, lookup
     _, args = parse(RENAME, argv)
     root = open_store().root
     new = args[1]
     if not NAME_RE.match(new):
         raise DaemonError(f"Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
-    with _NamesLock(root):
+    with names_lock(root):
         container = lookup(root, args[0])
         for other in all_containers(root):
             if other.name == new.lstrip("/"):

@@ -136,22 +136,10 @@ def lookup(root: str, text: str) -> Container:
     raise NotFound(f"No such container: {text}")
 
 
-class _NamesLock:
+def names_lock(root: str):
     """Serialises name reservation so two `run --name x` cannot both win."""
-
-    def __init__(self, root: str):
-        self.path = os.path.join(root, "containers.lock")
-
-    def __enter__(self):
-        import fcntl
-        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        os.close(self.fd)
-        return False
+    from baleine.fsutil import FileLock
+    return FileLock(os.path.join(root, "containers.lock"))
 
 
 # -- creation ------------------------------------------------------------------------------
@@ -194,7 +182,7 @@ def create(store, image, image_text: str, *, name: str | None = None, args: list
         raise DaemonError(f"the working directory '{workdir}' is invalid, it needs to be an absolute path", 125)
     container_id = os.urandom(32).hex()
     root = store.root
-    with _NamesLock(root):
+    with names_lock(root):
         taken = {c.name: c.id for c in all_containers(root)}
         if name is not None:
             if not NAME_RE.match(name):

@@ -32,22 +32,10 @@ def invalid_name_text(name: str) -> str:
             '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path')
 
 
-class _Lock:
+def _lock(root: str):
     """Serialises volume creation, removal and use checks."""
-
-    def __init__(self, root: str):
-        self.path = os.path.join(root, "volumes.lock")
-
-    def __enter__(self):
-        import fcntl
-        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        os.close(self.fd)
-        return False
+    from baleine.fsutil import FileLock
+    return FileLock(os.path.join(root, "volumes.lock"))
 
 
 # -- volume objects ------------------------------------------------------------------------
@@ -75,7 +63,7 @@ def all_volumes(root: str) -> list[dict]:
 def create(root: str, name: str | None = None, labels: dict | None = None, anonymous: bool = False,
            options: dict | None = None) -> tuple[dict, bool]:
     """The volume `name` (a random one when None), created if missing: (record, created)."""
-    with _Lock(root):
+    with _lock(root):
         return _create_locked(root, name, labels, anonymous, options)
 
 
@@ -114,7 +102,7 @@ def users(root: str, name: str) -> list[str]:
 
 
 def remove(root: str, name: str, force: bool = False) -> None:
-    with _Lock(root):
+    with _lock(root):
         if get(root, name) is None:
             if force:
                 return
@@ -153,7 +141,7 @@ def size(record: dict) -> int:
 def prune(root: str, all_volumes_too: bool = False, label_filters: list[str] = ()) -> tuple[list[str], int]:
     """Remove unused volumes (anonymous ones only, unless `all_volumes_too`): (names, bytes)."""
     removed, reclaimed = [], 0
-    with _Lock(root):
+    with _lock(root):
         for record in all_volumes(root):
             if not all_volumes_too and not is_anonymous(record):
                 continue
@@ -183,7 +171,7 @@ def remove_anonymous(root: str, container_record: dict) -> None:
         if record is None or not is_anonymous(record):
             continue
         try:
-            with _Lock(root):
+            with _lock(root):
                 others = [i for i in users(root, mount["Name"]) if i != container_record["Id"]]
                 if not others:
                     _remove_dir(os.path.join(volumes_dir(root), mount["Name"]))

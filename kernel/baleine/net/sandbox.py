@@ -45,23 +45,8 @@ def state_path(root: str) -> str:
 
 def lock(root: str):
     """One lock for the sandbox, the bridges, IP allocation and network records."""
-    return _FileLock(os.path.join(root, "networks.lock"))
-
-
-class _FileLock:
-    def __init__(self, path: str):
-        self.path = path
-
-    def __enter__(self):
-        import fcntl
-        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        os.close(self.fd)
-        return False
+    from baleine.fsutil import FileLock
+    return FileLock(os.path.join(root, "networks.lock"))
 
 
 def _ticks(pid: int) -> int | None:
