@@ -240,3 +240,31 @@ def test_cp_archive_mode_keeps_owners(root_engine):
     upper = engine("inspect", "-f", "{{.GraphDriver.Data.UpperDir}}", "owned").stdout.strip()
     assert (os.stat(upper + "/in-plain").st_uid, os.stat(upper + "/in-plain").st_gid) == (0, 0)
     assert (os.stat(upper + "/in-archived").st_uid, os.stat(upper + "/in-archived").st_gid) == (4321, 8765)
+
+
+def test_owners_from_the_image_survive_export_and_cp(engine):
+    # Rootless, files are the user's on disk: the layer's intended owners come from its sidecar.
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, uid, gid, mode in (("srv", 0, 0, 0o755), ("srv/owned", 1234, 42, 0o640),
+                                     ("srv/suid", 0, 0, 0o4755)):
+            info = tarfile.TarInfo(name)
+            info.uid, info.gid, info.mode = uid, gid, mode
+            if name == "srv":
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = 2
+                tar.addfile(info, io.BytesIO(b"x\n"))
+    layer = engine.path("owners.tar")
+    Path(layer).write_bytes(buf.getvalue())
+    engine.chown(layer)
+    engine("import", "--change", 'CMD ["true"]', layer, "owners")
+    engine("create", "--name", "own", "owners")
+    with tarfile.open(fileobj=io.BytesIO(engine.raw("export", "own").stdout)) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    assert (members["srv/owned"].uid, members["srv/owned"].gid, members["srv/owned"].mode) == (1234, 42, 0o640)
+    assert members["srv/suid"].mode == 0o4755
+    with tarfile.open(fileobj=io.BytesIO(engine.raw("cp", "own:/srv", "-").stdout)) as tar:
+        owned = tar.getmember("srv/owned")
+    assert (owned.uid, owned.gid) == (1234, 42)

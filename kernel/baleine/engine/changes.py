@@ -16,34 +16,39 @@ from baleine.errors import BaleineError
 
 
 class Owners:
-    """uid, gid and mode of a visible entry, as the container sees them."""
+    """uid, gid and mode of a visible entry, as the container sees them.
+
+    As root the disk is exact (layers are unpacked with their owners, chown works). Rootless,
+    every file belongs to the user on disk: the sidecars say what the image meant, and the
+    mode on disk wins only when it shows a real chmod (the rule of layers.diff)."""
 
     def __init__(self, store, container, view: MergedView):
         from baleine import snapshot
+        self.rootless = os.geteuid() != 0
+        self.metadata = {}
+        if not self.rootless:
+            return
         if is_copy(container):  # the vfs fallback keeps the sidecar of its own copy
             from baleine.layers import Metadata, sidecar_path
             self.metadata = Metadata.load(sidecar_path(view.layers[0]))
-            self.first_image_layer = 0
         else:
             try:
-                image = store.lookup(container.record["Image"])
-                self.metadata = snapshot.lower_metadata(store, image)
+                self.metadata = snapshot.lower_metadata(store, store.lookup(container.record["Image"]))
             except BaleineError:  # the image was removed: the disk is all we have
-                self.metadata = {}
-            # upper, init, then the image's layers
-            self.first_image_layer = 2 if len(view.layers) > 1 and os.path.basename(view.layers[1]) == "init" else 1
-        rootless = os.geteuid() != 0
-        self.uid_map = {os.geteuid(): 0} if rootless else {}
-        self.gid_map = {os.getegid(): 0} if rootless else {}
+                pass
+        self.uid, self.gid = os.geteuid(), os.getegid()
 
     def of(self, rel: str, entry: Found) -> tuple[int, int, int]:
         st = entry.st
-        if entry.index >= self.first_image_layer:
-            meta = self.metadata.get(rel)
-            if meta is not None and _kind(st.st_mode) == meta.type:
-                return meta.uid, meta.gid, meta.mode
-        return (self.uid_map.get(st.st_uid, st.st_uid), self.gid_map.get(st.st_gid, st.st_gid),
-                stat.S_IMODE(st.st_mode))
+        disk = stat.S_IMODE(st.st_mode)
+        if not self.rootless:
+            return st.st_uid, st.st_gid, disk
+        meta = self.metadata.get(rel)
+        if meta is not None and _kind(st.st_mode) == meta.type:
+            from baleine.layers.extract import disk_mode
+            mode = meta.mode if disk in (meta.mode, disk_mode(meta.mode, meta.type)) else disk
+            return meta.uid, meta.gid, mode
+        return (0 if st.st_uid == self.uid else st.st_uid, 0 if st.st_gid == self.gid else st.st_gid, disk)
 
 
 def is_copy(container) -> bool:
