@@ -6,7 +6,9 @@
 
 The chapters run in a store of their own (BALEINE_COURSE_ROOT, default
 ~/.local/share/baleine-course), reset at the start and given the offline base images, so a
-run does not depend on (nor touch) the images of the user's own store. Each chapter runs with
+run does not depend on (nor touch) the images of the user's own store; `docker login` writes
+to a DOCKER_CONFIG inside that store. Chapter 2 pushes to the classroom registry on
+127.0.0.1:5000 (scripts/classroom_registry), started here when nothing answers there. Each chapter runs with
 its own folder as the working directory, as Jupyter does; streams are coalesced (one output
 per stream, as a student sees it). tests/course/test_notebooks.py prepares its store with the
 same functions.
