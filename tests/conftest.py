@@ -94,3 +94,36 @@ def busybox(docker, busybox_store) -> Docker:
     """`docker` with busybox:latest already in its store."""
     shutil.copytree(busybox_store, docker.root, symlinks=True)
     return docker
+
+
+# -- the engine as root and as the unprivileged user (network and volume tests) ------------------
+
+@pytest.fixture(scope="session")
+def world():
+    """A world-readable scratch directory: the unprivileged user must reach the store and code."""
+    import tempfile
+    base = tempfile.mkdtemp(prefix="baleine-world-", dir="/tmp")
+    os.chmod(base, 0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kernel_copy(world):
+    from tests.engines import world_kernel
+    return world_kernel(world, KERNEL)
+
+
+@pytest.fixture(params=["root", "rootless"])
+def engine(request, world, kernel_copy, busybox_store):
+    from tests.engines import ensure_test_user, make_engine
+    if os.geteuid() != 0:
+        pytest.skip("run as root (the unprivileged user is reached with runuser)")
+    if request.param == "rootless":
+        ensure_test_user()
+    e = make_engine(request.param, world, kernel_copy, busybox_store)
+    yield e
+    # Whatever a failed test left running goes.
+    ids = e("ps", "-aq", check=False).stdout.split()
+    if ids:
+        e("rm", "-f", *ids, check=False)

@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 import pytest
-from engines import alive, free_port
+from tests.engines import alive, free_port
 
 HTTPD = "mkdir -p /www && echo {text} > /www/index.html && exec httpd -f -p 80 -h /www"
 
