@@ -260,16 +260,19 @@ def test_same_image_as_podman(name, busybox, podman_store, tmp_path, shared):
 
 
 @pytest.fixture(scope="module")
-def podman_user_base(busybox_store, shared):
+def podman_user_base(busybox_store, shared, tmp_path_factory):
+    """Our busybox in the test user's podman, under a name of its own (its busybox stays)."""
     from tests.conftest import Docker
-    tag = f"localhost/bbx-{uuid.uuid4().hex[:8]}:1"
-    docker = Docker(busybox_store)
+    name = f"bbx-{uuid.uuid4().hex[:8]}:1"
+    root = str(tmp_path_factory.mktemp("podman-base") / "root")
+    shutil.copytree(busybox_store, root, symlinks=True)
+    docker = Docker(root)
+    docker("tag", "busybox", name)
     archive = os.path.join(shared, "busybox-user.tar")
-    docker("save", "-o", archive, "busybox")
+    docker("save", "-o", archive, name)
     os.chmod(archive, 0o644)
-    loaded = _podman_user("load", "-i", archive).stdout
-    image = loaded.strip().rpartition(" ")[2]
-    _podman_user("tag", image, tag)
+    _podman_user("load", "-i", archive)
+    tag = "docker.io/library/" + name
     yield tag
     subprocess.run(["runuser", "-u", "baleinetest", "--", "podman", "rmi", "-f", tag], capture_output=True, check=False)
 
@@ -290,8 +293,8 @@ def test_same_run_layers_as_rootless_podman(name, busybox, podman_user_base, tmp
     tag = f"localhost/theirs-{uuid.uuid4().hex[:8]}:1"
     theirs = os.path.join(shared, f"theirs-{name}.tar")
     try:
-        _podman_user("build", "--no-cache", "--network", "none", "--format", "docker", "-q", "-f", os.path.join(context, "Dockerfile.podman"),
-                     "-t", tag, context)
+        _podman_user("build", "--no-cache", "--layers=false", "--network", "none", "--format", "docker", "-q",
+                     "-f", os.path.join(context, "Dockerfile.podman"), "-t", tag, context)
         _podman_user("save", "--format", "docker-archive", "-o", theirs, tag)
     finally:
         subprocess.run(["runuser", "-u", "baleinetest", "--", "podman", "rmi", "-f", tag], capture_output=True, check=False)
