@@ -101,3 +101,11 @@ def test_volume_prune_and_create(engine):
     assert engine("volume", "ls", "-q").stdout == "kept\n"
     assert engine("volume", "ls", "--filter", "label=k=v", "--format", "{{.Name}} {{.Driver}}").stdout == "kept local\n"
     assert engine("volume", "prune", "-a", "-f").stdout.startswith("Deleted Volumes:\nkept\n")
+
+
+def test_a_single_file_can_be_bind_mounted(busybox, tmp_path):
+    source = tmp_path / "settings.conf"
+    source.write_text("answer=42\n")
+    out = busybox("run", "--rm", "-v", f"{source}:/etc/settings.conf:ro", "busybox", "cat", "/etc/settings.conf")
+    assert out.stdout == "answer=42\n"
+    assert source.is_file()

@@ -291,7 +291,8 @@ def _mount_point(root: str, req: dict, overlay: dict) -> dict:
     kind, target = req["Type"], req["Target"]
     rw = not req["ReadOnly"]
     if kind == "bind":
-        os.makedirs(req["Source"], exist_ok=True)  # `-v` creates a missing host directory
+        if not os.path.exists(req["Source"]):  # `-v` creates a missing host directory; a file binds as is
+            os.makedirs(req["Source"], exist_ok=True)
         return {"Type": "bind", "Source": req["Source"], "Destination": target,
                 "Mode": "ro" if not rw else "", "RW": rw, "Propagation": "rprivate"}
     if kind == "tmpfs":
