@@ -80,3 +80,50 @@ def test_commit_running_container_pauses_it(engine):
     assert (r.returncode, r.stderr) == (1, "Error response from daemon: No such container: nope\n")
     r = engine("commit", "live", "Bad:Name", check=False)
     assert r.returncode != 0 and "invalid reference format" in r.stderr
+
+
+def test_commit_keeps_the_owners_chown_asked_for(engine):
+    # Rootless, the chown family is faked (seccomp) and the monitor records the owners asked
+    # for; the committed layer carries them, as Docker's (root: real chowns) does.
+    engine("run", "--name", "owners", "busybox", "sh", "-c",
+           "touch /f && chown 1000:1000 /f && ln -s /f /l && chown -h 7:8 /l && "
+           "mkdir -p /app/sub && cd /app && touch rel && chown 5:6 rel sub && "
+           "touch /g && chown 9 /g && "
+           "ln -s /app/rel /follow && chown 11:12 /follow && "
+           "touch /h && chown 13:14 /h && exec 3</h && chown 15:16 /h && rm /h && chown 0:0 /f")
+    engine("commit", "owners", "owned")
+    members, _, _ = top_layer(engine, "owned")
+    owners = {m.name: (m.uid, m.gid) for m in members}
+    assert owners["f"] == (0, 0)            # the last chown wins
+    assert owners["l"] == (7, 8)            # chown -h: the link itself
+    assert owners["app/rel"] == (11, 12)    # relative to the cwd, then through /follow
+    assert owners["app/sub"] == (5, 6)
+    assert owners["app"] == (0, 0)
+    assert owners["g"] == (9, 0)            # chown user only: the group stays
+    assert owners["follow"] == (0, 0)
+    assert "h" not in owners
+    # A container of the committed image: root sees the owners on disk; rootless, they are in
+    # the layer's sidecar, and a file copied up keeps them in the next commit.
+    out = engine("run", "--name", "again", "owned", "sh", "-c",
+                 "touch /app/rel && stat -c '%n %u:%g' /l /app/rel /g").stdout
+    assert out == ("/l 0:0\n/app/rel 0:0\n/g 0:0\n" if engine.rootless else "/l 7:8\n/app/rel 11:12\n/g 9:0\n")
+    engine("commit", "again", "again")
+    members, _, _ = top_layer(engine, "again")
+    assert {m.name: (m.uid, m.gid) for m in members}["app/rel"] == (11, 12)
+
+
+def test_build_run_step_keeps_the_owners_chown_asked_for(engine):
+    # RUN steps diff their upper dir like commit: the owners the step's chowns asked for.
+    context = engine.path("chown-context")
+    os.makedirs(context)
+    with open(os.path.join(context, "Dockerfile"), "w") as f:
+        f.write("FROM busybox\nRUN mkdir /app && touch /app/x && chown 1000:1000 /app /app/x\n"
+                "RUN touch /y && chown -h 7:8 /y\n")
+    engine.chown(context)
+    engine("build", "-q", "-t", "chowned", context, timeout=120)
+    diff_ids = json.loads(engine("image", "inspect", "-f", "{{json .RootFS.Layers}}", "chowned").stdout)
+    owners = {}
+    for diff_id in diff_ids[-2:]:
+        with tarfile.open(os.path.join(engine.root, "images", "blobs", "sha256", diff_id[7:])) as tar:
+            owners.update({m.name: (m.uid, m.gid) for m in tar.getmembers()})
+    assert owners == {"app": (1000, 1000), "app/x": (1000, 1000), "y": (7, 8)}

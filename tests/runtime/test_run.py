@@ -1,9 +1,12 @@
 """The runtime runs bundles for real, as root and as an unprivileged user (single-uid userns)."""
 
+import json
 import os
 import signal
 import subprocess
 import time
+
+import pytest
 
 DOCKER_CAPBND = "00000000a80425fb"  # Docker's 14 default capabilities
 
@@ -133,9 +136,13 @@ def test_host_network_sees_host_interfaces(runner):
     assert sorted(r.stdout.split()) == host
 
 
-def test_signals_are_forwarded(runner):
+@pytest.mark.parametrize("fakeroot", [False, True])
+def test_signals_are_forwarded(runner, fakeroot):
+    # fakeroot: the monitor has a thread answering the chown notifications; signals still
+    # reach its main thread.
     bundle = runner.bundle(["sh", "-c", "trap 'echo got-term; exit 7' TERM; echo ready; "
-                            "while true; do sleep 0.05; done"])
+                            "while true; do sleep 0.05; done"],
+                           annotations={"org.baleine.fakeroot": "1"} if fakeroot else {})
     p = runner.popen("run", "-b", bundle, "sig", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                      stdin=subprocess.DEVNULL, text=True)
     assert p.stdout.readline() == "ready\n"
@@ -419,3 +426,94 @@ def test_join_network_namespace_of_another_container(root_runner):
         assert theirs != os.readlink("/proc/self/ns/net")
     finally:
         subprocess.run(root_runner.command("kill", "neta", "KILL"), timeout=30)
+
+
+CHOWNS_C = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+    close(open("/tmp/a", O_CREAT | O_WRONLY, 0644));
+    close(open("/tmp/b", O_CREAT | O_WRONLY, 0644));
+    mkdir("/tmp/d", 0755);
+    symlink("a", "/tmp/s");
+    int dir = open("/tmp", O_RDONLY | O_DIRECTORY);
+    int file = open("/tmp/b", O_RDONLY);
+    if (fchownat(dir, "a", 1, 2, 0)) return 1;                         /* relative to a dirfd */
+    if (fchownat(dir, "s", 3, 4, AT_SYMLINK_NOFOLLOW)) return 2;       /* the link itself */
+    if (fchown(file, 5, -1)) return 3;                                 /* an fd; gid unchanged */
+    if (fchownat(file, "", 6, 7, AT_EMPTY_PATH)) return 4;
+    if (chdir("/tmp/d")) return 5;
+    if (fchownat(AT_FDCWD, "../s", 8, 9, 0)) return 6;                 /* cwd, .., follows s */
+    if (syscall(SYS_chown, "../s", 10, 11)) return 7;
+    if (syscall(SYS_lchown, "/tmp/s", 12, -1)) return 8;
+    int p[2];
+    if (pipe(p) || fchown(p[0], 13, 14)) return 9;                     /* not a path: no record */
+    puts("chowns-ok");
+    return 0;
+}
+"""
+
+
+def _static_helper(runner, source: str, name: str) -> str:
+    """A rootfs copy holding /bin/<name>, a static binary built from C `source`."""
+    import shutil
+    if not shutil.which("gcc"):
+        pytest.skip("gcc is not installed")
+    rootfs = os.path.join(runner.base, f"rootfs-{name}")
+    shutil.copytree(runner.rootfs, rootfs, symlinks=True)
+    src = os.path.join(runner.base, f"{name}.c")
+    with open(src, "w") as f:
+        f.write(source)
+    built = subprocess.run(["gcc", "-static", "-O1", "-o", os.path.join(rootfs, "bin", name), src],
+                           capture_output=True, text=True)
+    if built.returncode != 0:
+        pytest.skip(f"cannot build a static binary: {built.stderr[-300:]}")
+    if runner.rootless:
+        subprocess.run(["chown", "-hR", "baleinetest:", rootfs], check=True)
+    return rootfs
+
+
+def test_fakeroot_records_the_owners_asked_for(runner):
+    # The chown family is answered by the monitor (seccomp user notification), which records
+    # the container-absolute paths and the ids asked for in the state dir.
+    rootfs = _static_helper(runner, CHOWNS_C, "chowns")
+    r = runner.run(runner.bundle(["/bin/chowns"], rootfs=rootfs, annotations={"org.baleine.fakeroot": "1"}),
+                   "owners")
+    assert r.returncode == 0 and r.stdout == "chowns-ok\n", r.stdout + r.stderr
+    with open(os.path.join(runner.state_root, "owners", "owners.jsonl")) as f:
+        records = [json.loads(line) for line in f]
+    assert [(x["path"], x["uid"], x["gid"]) for x in records] == [
+        ("/tmp/a", 1, 2), ("/tmp/s", 3, 4), ("/tmp/b", 5, -1), ("/tmp/b", 6, 7),
+        ("/tmp/a", 8, 9), ("/tmp/a", 10, 11), ("/tmp/s", 12, -1)]
+    if runner.rootless:   # faked: nothing changed on disk
+        assert os.stat(os.path.join(rootfs, "tmp", "a")).st_uid == os.stat(rootfs).st_uid
+    from baleine.runtime.owners import records as load
+    assert load(os.path.join(runner.state_root, "owners")) == {
+        "tmp/a": (10, 11), "tmp/s": (12, 4), "tmp/b": (6, 7)}
+
+
+def test_fakeroot_chown_fails_without_hanging_once_the_monitor_is_gone(runner):
+    # The listener lives in the monitor: killed, the kernel fails the container's chowns with
+    # ENOSYS (no hang), and the rest of the container keeps running.
+    script = "sleep 2; chown 1:1 /tmp 2>/tmp/result; echo status=$? >> /tmp/result"
+    rootfs = runner.rootfs
+    bundle = runner.bundle(["sh", "-c", script], annotations={"org.baleine.fakeroot": "1"})
+    result = os.path.join(rootfs, "tmp", "result")
+    if os.path.exists(result):
+        os.unlink(result)
+    with open(os.path.join(runner.base, "orphaned.log"), "w") as log:
+        r = subprocess.run(runner.command("run", "-d", "-b", bundle, "orphaned"), stdout=log,
+                           stderr=log, timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0
+    state = runner.wait_running("orphaned")
+    os.kill(state["monitor_pid"], signal.SIGKILL)
+    deadline = time.time() + 20
+    while time.time() < deadline and not os.path.exists(result):
+        time.sleep(0.05)
+    time.sleep(0.1)
+    with open(result) as f:
+        assert f.read() == "chown: /tmp: Function not implemented\nstatus=1\n"

@@ -653,7 +653,10 @@ class Builder:
                 raise error
             upper = os.path.join(container.dir, "upper")
             _remove_mount_stubs(upper, container.bundle, self._view(state))
-            result = diff_overlay_upper(upper, writer, metadata=snapshot.lower_metadata(self.blob_store, state),
+            metadata = snapshot.lower_metadata(self.blob_store, state)
+            from baleine.runtime.owners import intended  # the owners RUN's chowns asked for (rootless)
+            result = diff_overlay_upper(upper, writer, metadata=metadata,
+                                        owners=intended(container.state_dir, upper, metadata),
                                         **self._diff_options())
             writer.file.flush()
             from .adopt import adopt_upper

@@ -22,6 +22,7 @@ def commit(store, container: Container, refs, *, author: str = "", message: str 
     from baleine.archive.tarball import apply_changes
     from baleine.engine.containers import frozen
     from baleine.layers import diff_overlay_upper
+    from baleine.runtime.owners import intended
 
     try:
         image = store.lookup(container.record["Image"])
@@ -36,7 +37,10 @@ def commit(store, container: Container, refs, *, author: str = "", message: str 
             if container.record.get("Driver") == "vfs":
                 result = _diff_copy(store, container, writer, ids)
             else:
-                result = diff_overlay_upper(upper, writer, metadata=snapshot.lower_metadata(store, image), **ids)
+                metadata = snapshot.lower_metadata(store, image)
+                # rootless: the owners the container's chowns asked for (runtime/owners.py)
+                owners = intended(container.state_dir, upper, metadata) if rootless else {}
+                result = diff_overlay_upper(upper, writer, metadata=metadata, owners=owners, **ids)
         config = copy.deepcopy(image.config)
         record_config = container.record["Config"]
         new_config = {k: copy.deepcopy(record_config[k]) for k in IMAGE_CONFIG_KEYS
@@ -74,6 +78,7 @@ def _diff_copy(store, container: Container, writer, ids: dict):
 
     from baleine.engine.changes import synthetic_upper
     from baleine.layers import Metadata, diff_overlay_upper, sidecar_path
+    from baleine.runtime.owners import intended
     from baleine.snapshot import remove_tree
 
     rootfs = os.path.join(container.bundle, "rootfs")
@@ -82,6 +87,8 @@ def _diff_copy(store, container: Container, writer, ids: dict):
         upper = os.path.join(tmp, "upper")
         os.mkdir(upper)
         synthetic_upper(store, container, upper)
-        return diff_overlay_upper(upper, writer, metadata=Metadata.load(sidecar_path(rootfs)), **ids)
+        metadata = Metadata.load(sidecar_path(rootfs))
+        owners = intended(container.state_dir, upper, metadata) if ids else {}
+        return diff_overlay_upper(upper, writer, metadata=metadata, owners=owners, **ids)
     finally:
         remove_tree(tmp)

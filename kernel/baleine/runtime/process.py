@@ -110,7 +110,7 @@ def exit_status(status: int) -> int:
 class Proc:
     """What becoming the container's process needs, prepared before any namespace change."""
 
-    def __init__(self, process: dict, fakeroot: bool, stdio, err_w: int):
+    def __init__(self, process: dict, fakeroot: bool, stdio, err_w: int, notify_sock=None):
         self.process = process
         self.args = list(process.get("args") or [])
         env = list(process.get("env") or [])
@@ -119,9 +119,13 @@ class Proc:
         self.env = env
         self.fakeroot = fakeroot
         self.filter = None
+        # notify_sock: the chown family goes to a listener whose fd is sent to the monitor
+        # over this socket (owners.py); without it, it returns 0 in the kernel.
+        self.notify_sock = None
         if fakeroot:
             from . import seccomp
-            self.filter = seccomp.fakeroot_filter()
+            self.filter = seccomp.fakeroot_filter(notify=notify_sock is not None)
+            self.notify_sock = notify_sock
         self.stdio = stdio
         self.err_w = err_w
         self.top = caps.last_cap()
@@ -263,6 +267,11 @@ def become(p: Proc) -> None:
     sc.capset(permitted, permitted, inheritable)
     if p.filter is not None:
         p.filter.load()   # needs CAP_SYS_ADMIN in our namespace (or no_new_privs)
+        if p.notify_sock is not None:
+            import socket  # both already loaded (nothing is read inside the root)
+            from . import seccomp
+            socket.send_fds(p.notify_sock, [b"n"], [seccomp.notify_fd(p.filter)])
+            p.notify_sock.close()   # the listener fd itself is closed below (_close_all_but)
     caps.apply_sets(spec_caps, p.top)
     cwd = process.get("cwd") or "/"
     _check_cwd(cwd)
@@ -532,7 +541,11 @@ class Container:
         process = spec["process"]
         sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
-        p = Proc(process, self.fakeroot, self.stdio, err_w)
+        notify_parent = notify_child = None
+        if self.fakeroot:   # the chown family is answered (and recorded) by the monitor
+            import socket
+            notify_parent, notify_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        p = Proc(process, self.fakeroot, self.stdio, err_w, notify_child)
         if init_binary:
             p.init = mounts.INIT_PATH
         sock_parent = sock_child = None
@@ -553,6 +566,7 @@ class Container:
             try:
                 keep = [sync_r, err_w] + [fd for fd in (self.stdio or []) if fd is not None and fd >= 0]
                 keep += [0, 1, 2] + ([sock_child.fileno()] if sock_child else [])
+                keep += [notify_child.fileno()] if notify_child else []
                 _close_all_but(keep)
                 # (the monitor writes our id maps first: /proc/<pid> of a non-dumpable
                 # process belongs to root, which an unprivileged monitor is not)
@@ -582,6 +596,8 @@ class Container:
         os.close(err_w)
         if sock_child is not None:
             sock_child.close()
+        if notify_child is not None:
+            notify_child.close()
         forwarder.pid = pid
         forwarder.install()
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
@@ -600,6 +616,13 @@ class Container:
                 if sock_parent is not None:
                     master = _receive_master(sock_parent)
                     sock_parent.close()
+                if notify_parent is not None:
+                    listener = _receive_master(notify_parent)
+                    notify_parent.close()
+                    notify_parent = None
+                    if listener is not None:
+                        from . import owners
+                        owners.start(listener, self.state_dir)
                 error = _read_all(err_r)
             except BaseException:
                 os.kill(pid, signal.SIGKILL)
@@ -607,6 +630,8 @@ class Container:
             finally:
                 if sync_w is not None:
                     os.close(sync_w)
+                if notify_parent is not None:
+                    notify_parent.close()
                 os.close(err_r)
             if error:
                 _wait(pid)
