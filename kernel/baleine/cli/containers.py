@@ -8,6 +8,7 @@ import sys
 import time
 
 from baleine import reference, times
+from baleine.cli.output import print_inspect, print_list
 from baleine.cli.flags import Command, Flag, parse
 from baleine.errors import BaleineError, DaemonError, NotFound
 from baleine.store import open_store
@@ -510,7 +511,7 @@ def _command_text(record: dict) -> str:
 def ps(argv: list[str], path: str) -> int:
     from baleine.engine.containers import all_containers
     from baleine.engine.networks import ports_text
-    from baleine.format import TemplateError, ellipsis, go_quote, human_duration, human_size, render_list
+    from baleine.format import ellipsis, go_quote, human_duration, human_size
 
     opts, _ = parse(PS, argv)
     containers = all_containers(open_store().root)
@@ -551,11 +552,8 @@ def ps(argv: list[str], path: str) -> int:
     elif opts.last >= 0:
         rows = rows[:opts.last]
     table = PS_TABLE + ("\t{{.Size}}" if opts.size else "")
-    try:
-        sys.stdout.write(render_list(opts.format, rows, default_table=table, headers=PS_HEADERS,
-                                     quiet=opts.quiet, quiet_overrides_format=True))
-    except TemplateError as err:
-        raise BaleineError(f"template parsing error: {err}") from None
+    print_list(opts.format, rows, default_table=table, headers=PS_HEADERS, quiet=opts.quiet,
+               quiet_overrides_format=True)
     return 0
 
 
@@ -736,7 +734,6 @@ def find_record(root: str, text: str) -> dict | None:
 
 def inspect(argv: list[str], path: str) -> int:
     from baleine.engine.containers import lookup
-    from baleine.format import TemplateError, render_inspect
     opts, args = parse(CONTAINER_INSPECT, argv)
     root = open_store().root
     objects, errors = [], []
@@ -745,12 +742,4 @@ def inspect(argv: list[str], path: str) -> int:
             objects.append(inspect_record(lookup(root, text)))
         except BaleineError as err:
             errors.append(err)
-    try:
-        out = render_inspect(opts.format, objects)
-    except TemplateError as err:
-        raise BaleineError(f"template parsing error: {err}") from None
-    sys.stdout.write(out)
-    sys.stdout.flush()
-    for err in errors:
-        sys.stderr.write(f"{err}\n")
-    return 1 if errors else 0
+    return print_inspect(opts.format, objects, errors)

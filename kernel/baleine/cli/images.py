@@ -6,6 +6,7 @@ import sys
 import time
 
 from baleine import reference, times
+from baleine.cli.output import print_inspect, print_list
 from baleine.cli.flags import Command, Flag, parse
 from baleine.errors import BaleineError, DaemonError, NotFound
 from baleine.store import open_store
@@ -28,10 +29,6 @@ def _since(created: float | None, now: float) -> str:
     if created is None:
         return "N/A"
     return human_duration(now - created) + " ago"
-
-
-def _template_error(err) -> BaleineError:
-    return BaleineError(f"template parsing error: {err}")
 
 
 # -- images ---------------------------------------------------------------------------------
@@ -58,7 +55,7 @@ IMAGES_HEADERS = {"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", 
 def list_images(argv: list[str], path: str) -> int:
     opts, args = parse(IMAGES, argv)
     from baleine.engine.image_filters import ImageFilter
-    from baleine.format import TemplateError, human_size, render_list, truncate_id
+    from baleine.format import human_size, truncate_id
 
     store = open_store()
     filters = list(opts.filter)
@@ -88,11 +85,7 @@ def list_images(argv: list[str], path: str) -> int:
     default = IMAGES_DIGESTS_TABLE if opts.digests else IMAGES_TABLE
     if opts.digests and fmt and fmt.startswith("table") and "{{.Digest}}" not in fmt:
         fmt += "\t{{.Digest}}"
-    try:
-        sys.stdout.write(render_list(fmt, rows, default_table=default, headers=IMAGES_HEADERS,
-                                     quiet=opts.quiet))
-    except TemplateError as err:
-        raise _template_error(err) from None
+    print_list(fmt, rows, default_table=default, headers=IMAGES_HEADERS, quiet=opts.quiet)
     if args and not rows and path == "images" and args[0] in {"ls", "list", "rm", "remove", "prune",
                                                                "inspect", "history", "tag", "load",
                                                                "save", "import", "pull", "push", "build"}:
@@ -133,7 +126,7 @@ HISTORY_HEADERS = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREAT
 def history(argv: list[str], path: str) -> int:
     opts, args = parse(HISTORY, argv)
     from baleine.engine.images import history as history_rows
-    from baleine.format import TemplateError, ellipsis, human_size, render_list, truncate_id
+    from baleine.format import ellipsis, human_size, truncate_id
 
     store = open_store()
     try:
@@ -160,11 +153,7 @@ def history(argv: list[str], path: str) -> int:
         })
     default = ("table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}" if opts.human
                else "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}")
-    try:
-        sys.stdout.write(render_list(opts.format, rows, default_table=default, headers=HISTORY_HEADERS,
-                                     quiet=opts.quiet))
-    except TemplateError as err:
-        raise _template_error(err) from None
+    print_list(opts.format, rows, default_table=default, headers=HISTORY_HEADERS, quiet=opts.quiet)
     return 0
 
 
@@ -241,7 +230,6 @@ def inspect_any(argv: list[str], path: str) -> int:
 
 def _inspect(command: Command, argv: list[str], translate, containers: bool = False) -> int:
     from baleine.engine.images import inspect as inspect_image
-    from baleine.format import TemplateError, render_inspect
 
     opts, args = parse(command, argv)
     store = open_store()
@@ -257,16 +245,7 @@ def _inspect(command: Command, argv: list[str], translate, containers: bool = Fa
             objects.append(inspect_image(store.lookup(text)))
         except BaleineError as err:
             errors.append(translate(text, _fail_to_daemon(err)))
-    try:
-        out = render_inspect(opts.format, objects)
-    except TemplateError as err:
-        raise _template_error(err) from None
-    if out or not opts.format:
-        sys.stdout.write(out)
-    sys.stdout.flush()
-    for err in errors:
-        sys.stderr.write(f"{err}\n")
-    return 1 if errors else 0
+    return print_inspect(opts.format, objects, errors)
 
 
 # -- prune ----------------------------------------------------------------------------------

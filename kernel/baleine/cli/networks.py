@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from baleine.cli.output import print_inspect, print_list
 from baleine.cli.flags import Command, Flag, parse
 from baleine.errors import BaleineError
 from baleine.store import open_store
@@ -85,7 +86,6 @@ LS = Command("network ls", "[OPTIONS]", "List networks",
 def ls(argv: list[str], path: str) -> int:
     from baleine import times
     from baleine.engine import networks
-    from baleine.format import TemplateError, render_list
     opts, _ = parse(LS, argv)
     filters: dict[str, list[str]] = {}
     for f in opts.filter:
@@ -103,15 +103,10 @@ def ls(argv: list[str], path: str) -> int:
                      "Scope": n["Scope"], "IPv6": str(n["EnableIPv6"]).lower(),
                      "Internal": str(n["Internal"]).lower(), "Labels": labels,
                      "CreatedAt": times.go_time_string(times.parse(n["Created"]) or 0)})
-    try:
-        sys.stdout.write(render_list(opts.format, rows,
-                                     default_table="table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
-                                     headers={"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
-                                              "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS",
-                                              "CreatedAt": "CREATED"},
-                                     quiet=opts.quiet))
-    except TemplateError as err:
-        raise BaleineError(f"template parsing error: {err}") from None
+    print_list(opts.format, rows, default_table="table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+               headers={"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+                        "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS", "CreatedAt": "CREATED"},
+               quiet=opts.quiet)
     return 0
 
 
@@ -149,7 +144,6 @@ INSPECT = Command("network inspect", "[OPTIONS] NETWORK [NETWORK...]",
 
 def inspect(argv: list[str], path: str) -> int:
     from baleine.engine import networks
-    from baleine.format import TemplateError, render_inspect
     opts, args = parse(INSPECT, argv)
     root = _root()
     found, errors = [], []
@@ -158,13 +152,7 @@ def inspect(argv: list[str], path: str) -> int:
             found.append(networks.inspect_record(root, networks.lookup(root, text)))
         except BaleineError as err:
             errors.append(str(err))
-    try:
-        sys.stdout.write(render_inspect(opts.format, found))
-    except TemplateError as err:
-        raise BaleineError(f"template parsing error: {err}") from None
-    for e in errors:
-        sys.stderr.write(e + "\n")
-    return 1 if errors else 0
+    return print_inspect(opts.format, found, errors)
 
 
 RM = Command("network rm", "NETWORK [NETWORK...]", "Remove one or more networks",

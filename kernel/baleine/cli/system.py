@@ -7,7 +7,6 @@ import platform
 import sys
 
 from baleine.cli.flags import Command, Flag, parse
-from baleine.errors import BaleineError
 from baleine.store import open_store
 
 VERSION = Command("version", "[OPTIONS]", "Show the Docker version information",
@@ -15,12 +14,8 @@ VERSION = Command("version", "[OPTIONS]", "Show the Docker version information",
 
 
 def _print_formatted(fmt: str, obj: dict) -> int:
-    from baleine.format import TemplateError, render_inspect
-    try:
-        sys.stdout.write(render_inspect(fmt, [obj]))
-    except TemplateError as err:
-        raise BaleineError(f"template parsing error: {err}") from None
-    return 0
+    from baleine.cli.output import print_inspect
+    return print_inspect(fmt, [obj])
 
 
 def _version_info() -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from baleine.cli.output import print_inspect, print_list
 from baleine.cli.flags import Command, Flag, parse
 from baleine.errors import BaleineError
 from baleine.store import open_store
@@ -62,7 +63,6 @@ LS = Command("volume ls", "[OPTIONS]", "List volumes",
 
 def ls(argv: list[str], path: str) -> int:
     from baleine.engine import volumes
-    from baleine.format import TemplateError, render_list
     opts, _ = parse(LS, argv)
     root = _root()
     filters: dict[str, list[str]] = {}
@@ -87,14 +87,10 @@ def ls(argv: list[str], path: str) -> int:
         rows.append({"Driver": record["Driver"], "Name": record["Name"], "Mountpoint": record["Mountpoint"],
                      "Scope": record["Scope"], "Labels": labels, "Links": "N/A", "Size": "N/A",
                      "Availability": "N/A", "Group": "N/A", "Status": "N/A"})
-    try:
-        sys.stdout.write(render_list(opts.format, rows, default_table="table {{.Driver}}\t{{.Name}}",
-                                     headers={"Driver": "DRIVER", "Name": "VOLUME NAME", "Mountpoint": "MOUNTPOINT",
-                                              "Scope": "SCOPE", "Labels": "LABELS", "Links": "LINKS",
-                                              "Size": "SIZE"},
-                                     quiet=opts.quiet, quiet_template="{{.Name}}"))
-    except TemplateError as err:
-        raise BaleineError(f"template parsing error: {err}") from None
+    print_list(opts.format, rows, default_table="table {{.Driver}}\t{{.Name}}",
+               headers={"Driver": "DRIVER", "Name": "VOLUME NAME", "Mountpoint": "MOUNTPOINT", "Scope": "SCOPE",
+                        "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE"},
+               quiet=opts.quiet, quiet_template="{{.Name}}")
     return 0
 
 
@@ -104,7 +100,6 @@ INSPECT = Command("volume inspect", "[OPTIONS] VOLUME [VOLUME...]", "Display det
 
 def inspect(argv: list[str], path: str) -> int:
     from baleine.engine import volumes
-    from baleine.format import TemplateError, render_inspect
     opts, args = parse(INSPECT, argv)
     root = _root()
     found, errors = [], []
@@ -114,13 +109,7 @@ def inspect(argv: list[str], path: str) -> int:
             errors.append(f"Error response from daemon: get {name}: no such volume")
         else:
             found.append(record)
-    try:
-        sys.stdout.write(render_inspect(opts.format, found))
-    except TemplateError as err:
-        raise BaleineError(f"template parsing error: {err}") from None
-    for e in errors:
-        sys.stderr.write(e + "\n")
-    return 1 if errors else 0
+    return print_inspect(opts.format, found, errors)
 
 
 RM = Command("volume rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes",
