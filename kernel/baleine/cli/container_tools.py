@@ -182,7 +182,6 @@ def attach(argv: list[str], path: str) -> int:
     """Without a daemon there is no stream to join: follow the container's log from now on
     (stdin stays the container's own), forward Ctrl-C/SIGTERM, and exit with its status."""
     import signal
-    import time
 
     from baleine.engine.containers import kill, lookup
 
@@ -199,27 +198,18 @@ def attach(argv: list[str], path: str) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, forward)
     import json
+
+    from baleine.engine.logs import follow
+
+    def emit(raw: bytes) -> None:
+        entry = json.loads(raw)
+        stream = sys.stdout if entry["stream"] == "stdout" else sys.stderr
+        stream.write(entry["log"])
+        stream.flush()
+
     try:
         position = os.path.getsize(container.log_path)
     except OSError:
         position = 0
-    while True:
-        running = container.running
-        try:
-            with open(container.log_path, "rb") as f:
-                f.seek(position)
-                data = f.read()
-        except FileNotFoundError:
-            data = b""
-        complete, _, _ = data.rpartition(b"\n")
-        if complete:
-            for raw in complete.split(b"\n"):
-                entry = json.loads(raw)
-                stream = sys.stdout if entry["stream"] == "stdout" else sys.stderr
-                stream.write(entry["log"])
-                stream.flush()
-            position += len(complete) + 1
-        elif not running:
-            return container.state["ExitCode"]
-        else:
-            time.sleep(0.05)
+    follow(container, position, emit)
+    return container.state["ExitCode"]

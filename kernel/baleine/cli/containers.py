@@ -673,23 +673,9 @@ def logs(argv: list[str], path: str) -> int:
 
     for raw in lines:
         emit(raw)
-    while opts.follow:
-        running = container.running
-        try:
-            with open(container.log_path, "rb") as f:
-                f.seek(position)
-                data = f.read()
-        except FileNotFoundError:
-            return 0
-        complete, _, _ = data.rpartition(b"\n")
-        if complete:
-            for raw in complete.split(b"\n"):
-                emit(raw)
-            position += len(complete) + 1
-        elif not running:
-            break
-        else:
-            time.sleep(0.05)
+    if opts.follow:
+        from baleine.engine.logs import follow
+        follow(container, position, emit)
     return 0
 
 
