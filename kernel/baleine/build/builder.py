@@ -611,7 +611,7 @@ class Builder:
     def _execute(self, state: State, argv, pipes, extra_env, network, vertex, writer, mounts=()):
         from baleine import snapshot
         from baleine.engine import containers
-        from baleine.engine.start import StartFailed, run_attached
+        from baleine.engine.start import StartFailed, run_attached, wait_child
         from baleine.errors import BaleineError
         from baleine.layers import diff_overlay_upper
 
@@ -645,7 +645,7 @@ class Builder:
                 os.write(write_fd, (err.message + "\n").encode())
             finally:
                 os.close(write_fd)
-                _wait(pid)
+                wait_child(pid)
             if status != 0:
                 error = BuildError(f'process "{" ".join(argv)}" did not complete successfully: '
                                    f"exit code: {status}")
@@ -965,12 +965,3 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _wait(pid: int) -> None:
-    while True:
-        try:
-            os.waitpid(pid, 0)
-            return
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            return

@@ -115,7 +115,7 @@ def run_attached(container: Container, stdin: bool, output: tuple[int, int] | No
                 os.close(terminal)
             os.close(out_w)
             os.close(err_w)
-            _wait(pump_pid)
+            wait_child(pump_pid)
 
 
 def run_detached(container: Container) -> None:
@@ -136,7 +136,7 @@ def run_detached(container: Container) -> None:
         finally:
             os._exit(0)
     os.close(report_w)
-    _wait(first)
+    wait_child(first)
     # One line, not EOF: the runtime's own monitor and the log writer inherit report_w.
     with os.fdopen(report_r, "rb") as f:
         data = f.readline()
@@ -163,18 +163,15 @@ def _monitor(container: Container, report_w: int) -> None:
     os.close(report_w)
     os.close(out_w)
     os.close(err_w)
-    _wait(pump_pid)
+    wait_child(pump_pid)
     if container.record["HostConfig"].get("AutoRemove"):
         wait_stopped(container, None)
         remove_files(container)
 
 
-def _wait(pid: int) -> None:
-    while True:
-        try:
-            os.waitpid(pid, 0)
-            return
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            return
+def wait_child(pid: int) -> None:
+    """Reap a forked helper (waitpid retries on EINTR by itself, PEP 475)."""
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
