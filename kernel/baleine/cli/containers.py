@@ -215,15 +215,16 @@ def run(argv: list[str], path: str) -> int:
             remove_files(container)
         else:
             container.save()
-        raise RunError(_start_error_text(err.message), err.exit_code) from None
+        raise RunError(str(_start_failure(err)), err.exit_code) from None
     if opts.rm:
         remove_files(container)
     return code
 
 
-def _start_error_text(message: str) -> str:
-    return ("Error response from daemon: failed to create task for container: failed to create shim task: "
-            f"OCI runtime create failed: runc create failed: {message}: unknown")
+def _start_failure(err) -> DaemonError:
+    """A runtime start error as Docker's daemon words it (its exit code kept: 125/126/127)."""
+    return DaemonError("failed to create task for container: failed to create shim task: "
+                       f"OCI runtime create failed: runc create failed: {err.message}: unknown", err.exit_code)
 
 
 def create_cmd(argv: list[str], path: str) -> int:
@@ -269,8 +270,7 @@ def start(argv: list[str], path: str) -> int:
         try:
             return run_attached(container, stdin=opts.interactive)
         except StartFailed as err:
-            raise DaemonError(_start_error_text(err.message).removeprefix("Error response from daemon: "),
-                              err.exit_code) from None
+            raise _start_failure(err) from None
         finally:
             if container.record["HostConfig"].get("AutoRemove"):  # `create --rm`, then `start -a`
                 from baleine.engine.containers import remove_files
@@ -282,8 +282,7 @@ def start(argv: list[str], path: str) -> int:
         try:
             run_detached(container)
         except StartFailed as err:
-            raise DaemonError(_start_error_text(err.message).removeprefix("Error response from daemon: "),
-                              err.exit_code) from None
+            raise _start_failure(err) from None
     return _each(args, start_one)
 
 
@@ -331,8 +330,7 @@ def restart(argv: list[str], path: str) -> int:
         try:
             run_detached(container)
         except StartFailed as err:
-            raise DaemonError(_start_error_text(err.message).removeprefix("Error response from daemon: "),
-                              err.exit_code) from None
+            raise _start_failure(err) from None
     return _each(args, restart_one)
 
 
