@@ -82,3 +82,15 @@ class FileLock:
     def __exit__(self, *exc) -> bool:
         os.close(self.fd)
         return False
+
+
+def tree_size(path: str) -> int:
+    """Bytes of the regular files under `path` (what prune commands report as reclaimed)."""
+    total = 0
+    for directory, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except OSError:
+                pass
+    return total

@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 
-from baleine.fsutil import FileLock, atomic_write
+from baleine.fsutil import FileLock, atomic_write, tree_size
 
 
 def key_of(*parts) -> str:
@@ -75,7 +75,7 @@ class BuildCache:
             mounts = os.path.join(self.dir, "mounts")  # RUN --mount=type=cache directories
             if os.path.isdir(mounts):
                 from baleine import snapshot
-                freed += _disk_usage(mounts)
+                freed += tree_size(mounts)
                 snapshot.remove_tree(mounts)  # fd-relative rmtree; never follows their symlinks
             if os.path.isdir(self.blobs):
                 for name in os.listdir(self.blobs):
@@ -109,7 +109,7 @@ def _prune_unpacked(store, diff_ids: set[str]) -> int:
         path = os.path.dirname(snapshot.layer_path(store.root, diff_id))
         if hexpart in in_containers or not os.path.isdir(path):
             continue
-        freed += _disk_usage(path)
+        freed += tree_size(path)
         snapshot.remove_tree(path)
     return freed
 
@@ -125,14 +125,3 @@ def _container_lowers(root: str) -> str:
         except OSError:
             continue
     return "\n".join(texts)
-
-
-def _disk_usage(path: str) -> int:
-    total = 0
-    for directory, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(directory, name)).st_size
-            except OSError:
-                pass
-    return total

@@ -9,6 +9,7 @@ import time
 
 from baleine import reference, times
 from baleine.cli.output import print_inspect, print_list
+from baleine.fsutil import tree_size
 from baleine.cli.flags import Command, Flag, parse
 from baleine.errors import BaleineError, DaemonError, NotFound
 from baleine.store import open_store
@@ -420,24 +421,13 @@ def prune(argv: list[str], path: str) -> int:
     removed, reclaimed = [], 0
     for container in all_containers(open_store().root):
         if not container.running:
-            reclaimed += _tree_size(os.path.join(container.dir, "upper"))
+            reclaimed += tree_size(os.path.join(container.dir, "upper"))
             remove_files(container)
             removed.append(container.id)
     if removed:
         sys.stdout.write("Deleted Containers:\n" + "".join(f"{i}\n" for i in removed) + "\n")
     sys.stdout.write(f"Total reclaimed space: {human_size(reclaimed)}\n")
     return 0
-
-
-def _tree_size(path: str) -> int:
-    total = 0
-    for dirpath, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                pass
-    return total
 
 
 # -- commit ------------------------------------------------------------------------------
@@ -543,7 +533,7 @@ def ps(argv: list[str], path: str) -> int:
             "Ports": ports_text(record) if state["Running"] else "", "Names": container.name,
             "Labels": ",".join(f"{k}={v}" for k, v in sorted((record["Config"].get("Labels") or {}).items())),
             "Mounts": "", "Networks": record["HostConfig"]["NetworkMode"], "LocalVolumes": "0",
-            "Size": human_size(_tree_size(os.path.join(container.dir, "upper"))) if opts.size else "",
+            "Size": human_size(tree_size(os.path.join(container.dir, "upper"))) if opts.size else "",
         })
     if opts.latest:
         rows = rows[:1]

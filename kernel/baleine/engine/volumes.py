@@ -128,14 +128,8 @@ def is_anonymous(record: dict) -> bool:
 
 
 def size(record: dict) -> int:
-    total = 0
-    for dirpath, _, files in os.walk(record["Mountpoint"]):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, f)).st_size
-            except OSError:
-                pass
-    return total
+    from baleine.fsutil import tree_size
+    return tree_size(record["Mountpoint"])
 
 
 def prune(root: str, all_volumes_too: bool = False, label_filters: list[str] = ()) -> tuple[list[str], int]:
